@@ -1,0 +1,553 @@
+#include "translate/translator.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_format.h"
+
+namespace ccwpass::translate {
+namespace {
+
+constexpr uint32_t kPage = DmaArena::kPageSize;
+constexpr uint32_t kHostIdawBlock = 4096;  // the arena program uses format-2 IDAWs, 4 KiB blocks
+constexpr int kFetchBatch = 32;            // CCWs read from the client per Read call
+// Most IDAWs one CCW can need: 65535 bytes in 2 KiB blocks, unaligned start.
+constexpr uint32_t kMaxGuestIdaws = 65535 / 2048 + 2;
+
+uint32_t RoundUp(uint32_t v, uint32_t to) { return (v + to - 1) / to * to; }
+
+absl::Status Policed(int err, absl::string_view rule, std::string words, uint64_t addr, int index) {
+  return CcwError(absl::StatusCode::kInvalidArgument, err, rule, words, CcwLocation{addr, index});
+}
+
+}  // namespace
+
+// The translation of one program: discovery, policing, layout and fill, in that order.
+class Translator {
+ public:
+  Translator(const Orb& orb, const GuestMemory& guest, DmaArena& arena, const TranslateOptions& options)
+      : orb_(orb), guest_(guest), arena_(arena), options_(options) {}
+
+  absl::StatusOr<Program> Run() {
+    if (orb_.tm) {
+      return CcwError(absl::StatusCode::kInvalidArgument, EOPNOTSUPP, "transport-mode",
+                      "transport-mode ORB (B bit set): vfio-ccw runs command-mode programs only");
+    }
+    if (!IsDoublewordAligned(orb_.cpa) || !Is31Bit(orb_.cpa)) {
+      return CcwError(absl::StatusCode::kInvalidArgument, EINVAL, "cpa-invalid",
+                      absl::StrFormat("ORB channel-program address 0x%x is not a doubleword-aligned "
+                                      "31-bit address",
+                                      orb_.cpa));
+    }
+    p_.orb_ = orb_;
+    if (auto s = DiscoverChains(); !s.ok()) return s;
+    for (size_t i = 0; i < p_.ccws_.size(); ++i) {
+      if (auto s = PoliceCcw(static_cast<int>(i)); !s.ok()) return s;
+    }
+    if (auto s = LayoutAndAllocate(); !s.ok()) return s;
+    if (auto s = Fill(); !s.ok()) {
+      p_.Release();
+      return s;
+    }
+    return std::move(p_);
+  }
+
+ private:
+  // Reads the chain that starts at `addr`: CCWs while they chain, or while a TIC
+  // loops back into the chain read so far. `from` is the TIC that leads here.
+  absl::Status FetchChain(uint64_t addr, int from_index, uint64_t from_addr) {
+    const int first_index = static_cast<int>(p_.ccws_.size());
+    if (static_cast<int>(p_.chains_.size()) >= options_.max_segments) {
+      return Policed(ENOMEM, "too-many-segments",
+                     absl::StrFormat("TIC to 0x%x starts chain segment %d: at most %d segments",
+                                     addr, p_.chains_.size() + 1, options_.max_segments),
+                     from_addr, from_index);
+    }
+    uint8_t buf[kFetchBatch * kCcwSize];
+    int in_buf = 0;
+    for (int k = 0;; ++k) {
+      const uint64_t a = addr + uint64_t(k) * kCcwSize;
+      if (k % kFetchBatch == 0) {
+        const uint64_t size = guest_.Size();
+        const uint64_t avail = a < size ? (size - a) / kCcwSize : 0;
+        in_buf = static_cast<int>(std::min<uint64_t>(
+            {avail, kFetchBatch, uint64_t(options_.max_ccws_per_chain - k)}));
+        if (in_buf == 0) {
+          return Policed(EFAULT, "ccw-fetch",
+                         absl::StrFormat("CCW fetch at 0x%x is outside the client's memory of 0x%x "
+                                         "bytes",
+                                         a, size),
+                         a, first_index + k);
+        }
+        if (auto s = guest_.Read(a, std::span<uint8_t>(buf, in_buf * kCcwSize)); !s.ok()) {
+          return Policed(EFAULT, "ccw-fetch", std::string(s.message()), a, first_index + k);
+        }
+      }
+      std::span<const uint8_t, kCcwSize> raw(buf + (k % kFetchBatch) * kCcwSize, kCcwSize);
+      CcwInfo info;
+      info.guest_addr = a;
+      info.guest = orb_.fmt ? Ccw1::Decode(raw) : Ccw0::Decode(raw).ToFormat1();
+      p_.ccws_.push_back(info);
+      const int cnt = k + 1;
+      if (!IsChaining(info.guest) && !IsTicWithinRange(info.guest, addr, cnt)) break;
+      if (cnt >= options_.max_ccws_per_chain) {
+        return Policed(EINVAL, "chain-too-long",
+                       absl::StrFormat("the chain at 0x%x continues past %d CCWs",
+                                       addr, options_.max_ccws_per_chain),
+                       a + kCcwSize, first_index + cnt);
+      }
+      if (!Is31Bit(a + 2 * kCcwSize - 1)) {
+        return Policed(EINVAL, "chain-past-2g",
+                       absl::StrFormat("the chain at 0x%x runs past 2 GiB", addr), a, first_index + k);
+      }
+    }
+    ChainInfo chain;
+    chain.guest_addr = addr;
+    chain.len = static_cast<int>(p_.ccws_.size()) - first_index;
+    chain.first_index = first_index;
+    p_.chains_.push_back(chain);
+    return absl::OkStatus();
+  }
+
+  // Finds the chain segments depth-first, in the kernel's order
+  // (ccwchain_handle_ccw / ccwchain_loop_tic), iteratively: no recursion to bound.
+  absl::Status DiscoverChains() {
+    if (auto s = FetchChain(orb_.cpa, 0, orb_.cpa); !s.ok()) return s;
+    absl::InlinedVector<std::pair<int, int>, 8> stack;  // (chain, next position)
+    stack.push_back({0, 0});
+    while (!stack.empty()) {
+      const int ch = stack.back().first;
+      const int pos = stack.back().second;
+      if (pos == p_.chains_[ch].len) {
+        stack.pop_back();
+        continue;
+      }
+      stack.back().second++;
+      const int idx = p_.chains_[ch].first_index + pos;
+      const Ccw1 c = p_.ccws_[idx].guest;
+      if (!IsTic(c)) continue;
+      const uint64_t target = c.cda;
+      int found = -1;
+      for (size_t t = 0; t < p_.chains_.size(); ++t) {
+        if (IsCpaWithinRange(target, p_.chains_[t].guest_addr, p_.chains_[t].len)) {
+          found = static_cast<int>(t);
+          break;
+        }
+      }
+      if (found < 0) {
+        if (!Is31Bit(target)) {
+          return Policed(EINVAL, "tic-above-2g",
+                         absl::StrFormat("TIC target 0x%x is above 2 GiB", target),
+                         p_.ccws_[idx].guest_addr, idx);
+        }
+        if (auto s = FetchChain(target, idx, p_.ccws_[idx].guest_addr); !s.ok()) return s;
+        found = static_cast<int>(p_.chains_.size()) - 1;
+        stack.push_back({found, 0});
+      }
+      p_.ccws_[idx].tic_chain = found;
+      p_.ccws_[idx].tic_index = static_cast<int>(target - p_.chains_[found].guest_addr);
+    }
+    return absl::OkStatus();
+  }
+
+  // Checks one CCW's data designation and records the client fragments its data
+  // occupy. A guest IDAL is read once, with room for the most IDAWs the count
+  // can need, and every check and use works on that copy.
+  absl::Status PoliceCcw(int idx) {
+    CcwInfo& info = p_.ccws_[idx];
+    const Ccw1& c = info.guest;
+    if (IsTic(c)) return absl::OkStatus();
+    info.moves_data = DoesDataTransfer(c);
+    info.data_in = IsDataIn(c);
+    info.frag_begin = info.frag_end = static_cast<uint32_t>(p_.frags_.size());
+    if (IsMidal(c) && info.moves_data) {
+      return Policed(EOPNOTSUPP, "mida",
+                     "MIDA CCW: modified IDAWs are not supported (the arena program uses IDAWs)",
+                     info.guest_addr, idx);
+    }
+    if (IsIdal(c)) return PoliceIdal(idx);
+    if (!info.moves_data) return absl::OkStatus();
+    if (orb_.fmt && !Is31Bit(c.cda)) {
+      return Policed(EINVAL, "data-address-31bit",
+                     absl::StrFormat("format-1 data address 0x%x has bit 0 set", c.cda),
+                     info.guest_addr, idx);
+    }
+    if (!guest_.Contains(c.cda, c.count)) {
+      return Policed(EFAULT, "data-outside-memory",
+                     absl::StrFormat("data at 0x%x (%d bytes) is outside the client's memory of "
+                                     "0x%x bytes",
+                                     c.cda, c.count, guest_.Size()),
+                     info.guest_addr, idx);
+    }
+    p_.frags_.push_back({c.cda, c.count});
+    info.frag_end = static_cast<uint32_t>(p_.frags_.size());
+    return absl::OkStatus();
+  }
+
+  absl::Status PoliceIdal(int idx) {
+    CcwInfo& info = p_.ccws_[idx];
+    const Ccw1& c = info.guest;
+    const IdawFormat fmt = orb_.c64 ? IdawFormat::kFormat2 : IdawFormat::kFormat1;
+    const uint32_t block = IdawBlockSize(fmt, orb_.i2k);
+    const uint32_t isz = static_cast<uint32_t>(IdawSize(fmt));
+    const uint64_t ida = c.cda;
+    if (ida % isz != 0) {
+      return Policed(EINVAL, "idal-alignment",
+                     absl::StrFormat("IDAL address 0x%x is not %s-aligned", ida,
+                                     isz == 8 ? "doubleword" : "word"),
+                     info.guest_addr, idx);
+    }
+    const uint32_t bytes = std::max<uint32_t>(c.count, 1);
+    const uint64_t size = guest_.Size();
+    const uint64_t avail = ida < size ? (size - ida) / isz : 0;
+    const uint32_t to_read =
+        static_cast<uint32_t>(std::min<uint64_t>(avail, bytes / block + 2));
+    if (to_read == 0) {
+      return Policed(EFAULT, "idal-outside-memory",
+                     absl::StrFormat("IDAL at 0x%x is outside the client's memory of 0x%x bytes", ida,
+                                     size),
+                     info.guest_addr, idx);
+    }
+    uint8_t buf[kMaxGuestIdaws * kIdaw2Size];
+    if (auto s = guest_.Read(ida, std::span<uint8_t>(buf, to_read * isz)); !s.ok()) {
+      return Policed(EFAULT, "idal-outside-memory", std::string(s.message()), info.guest_addr, idx);
+    }
+    auto idaw = [&](uint32_t k) { return DecodeIdaw(fmt, std::span<const uint8_t>(buf + k * isz, isz)); };
+    const uint64_t first = idaw(0);
+    const uint32_t n = IdawCount(first, bytes, block);
+    if (n > to_read) {
+      return Policed(EFAULT, "idal-outside-memory",
+                     absl::StrFormat("IDAL at 0x%x needs %d IDAWs for %d bytes; only %d lie inside "
+                                     "the client's memory",
+                                     ida, n, bytes, to_read),
+                     info.guest_addr, idx);
+    }
+    uint32_t remaining = c.count;
+    for (uint32_t k = 0; k < n; ++k) {
+      const uint64_t a = idaw(k);
+      if (fmt == IdawFormat::kFormat1 && !Is31Bit(a)) {
+        return Policed(EINVAL, "idaw-31bit",
+                       absl::StrFormat("format-1 IDAW %d (0x%x) has bit 0 set", k, a),
+                       info.guest_addr, idx);
+      }
+      if (k > 0 && a % block != 0) {
+        return Policed(EINVAL, "idaw-boundary",
+                       absl::StrFormat("IDAW %d (0x%x) is not on a %d KiB boundary", k, a, block / 1024),
+                       info.guest_addr, idx);
+      }
+      if (!info.moves_data) continue;
+      const uint32_t len = std::min<uint32_t>(remaining, block - static_cast<uint32_t>(a % block));
+      if (!guest_.Contains(a, len)) {
+        return Policed(EFAULT, "data-outside-memory",
+                       absl::StrFormat("data of IDAW %d at 0x%x (%d bytes) is outside the client's "
+                                       "memory of 0x%x bytes",
+                                       k, a, len, size),
+                       info.guest_addr, idx);
+      }
+      p_.frags_.push_back({a, len});
+      remaining -= len;
+    }
+    info.frag_end = static_cast<uint32_t>(p_.frags_.size());
+    return absl::OkStatus();
+  }
+
+  // Places chains and IDALs in meta pages (none crosses a page) and data in a
+  // stream over data pages, then takes all the pages in one allocation.
+  absl::Status LayoutAndAllocate() {
+    uint32_t meta = 0;
+    auto place = [&meta](uint32_t size) {
+      if (meta % kPage + size > kPage) meta = RoundUp(meta, kPage);
+      const uint32_t off = meta;
+      meta += size;
+      return off;
+    };
+    chain_meta_.resize(p_.chains_.size());
+    for (size_t ch = 0; ch < p_.chains_.size(); ++ch) {
+      // One spare doubleword after each chain: a CPA one past its end then
+      // designates this chain and no other.
+      chain_meta_[ch] = place((p_.chains_[ch].len + 1) * kCcwSize);
+    }
+    uint32_t stream = 0;
+    idal_meta_.resize(p_.ccws_.size());
+    for (CcwInfo& info : p_.ccws_) {
+      if (!info.moves_data) continue;
+      info.stream_off = stream;
+      const uint32_t n = IdawCount(stream, info.guest.count, kHostIdawBlock);
+      idal_meta_[&info - p_.ccws_.data()] = place(n * kIdaw2Size);
+      p_.stats_.idaws += n;
+      p_.stats_.bytes += info.guest.count;
+      stream = RoundUp(stream + info.guest.count, 8);
+    }
+    p_.meta_pages_ = RoundUp(meta, kPage) / kPage;
+    const uint32_t total = p_.meta_pages_ + RoundUp(stream, kPage) / kPage;
+    if (auto s = arena_.Allocate(total, p_.pages_); !s.ok()) return s;
+    p_.arena_ = &arena_;
+    p_.stats_.pages = total;
+    p_.stats_.chains = static_cast<int>(p_.chains_.size());
+    p_.stats_.ccws = static_cast<int>(p_.ccws_.size());
+    return absl::OkStatus();
+  }
+
+  uint64_t MetaIova(uint32_t off) const { return arena_.PageIova(p_.pages_[off / kPage]) + off % kPage; }
+  uint8_t* MetaPtr(uint32_t off) { return arena_.PageData(p_.pages_[off / kPage]) + off % kPage; }
+  uint64_t StreamIova(uint32_t off) const {
+    return arena_.PageIova(p_.pages_[p_.meta_pages_ + off / kPage]) + off % kPage;
+  }
+
+  absl::Status Fill() {
+    for (size_t ch = 0; ch < p_.chains_.size(); ++ch) {
+      p_.chains_[ch].host_iova = static_cast<uint32_t>(MetaIova(chain_meta_[ch]));
+    }
+    for (size_t ch = 0; ch < p_.chains_.size(); ++ch) {
+      const ChainInfo& chain = p_.chains_[ch];
+      uint8_t* slots = MetaPtr(chain_meta_[ch]);
+      for (int i = 0; i < chain.len; ++i) {
+        CcwInfo& info = p_.ccws_[chain.first_index + i];
+        if (auto s = FillCcw(info); !s.ok()) return s;
+        info.host.EncodeTo(std::span<uint8_t, kCcwSize>(slots + i * kCcwSize, kCcwSize));
+      }
+      std::memset(slots + chain.len * kCcwSize, 0, kCcwSize);
+    }
+    p_.orb_.fmt = true;
+    p_.orb_.c64 = true;
+    p_.orb_.i2k = false;
+    p_.orb_.key = 0;  // as the kernel's cp_get_orb(): the arena has the default storage key
+    p_.orb_.cpa = p_.chains_[0].host_iova;
+    if (!orb_.pfch) {
+      p_.warnings_.push_back(
+          "ORB prefetch bit is clear: current kernels accept it, older ones refuse it with "
+          "EOPNOTSUPP");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status FillCcw(CcwInfo& info) {
+    const Ccw1& c = info.guest;
+    info.host = c;
+    if (IsTic(c)) {
+      info.host.cda = p_.chains_[info.tic_chain].host_iova + static_cast<uint32_t>(info.tic_index);
+      return absl::OkStatus();
+    }
+    if (!info.moves_data) {
+      // Nothing is transferred: no data address to translate.
+      info.host.flags &= static_cast<uint8_t>(~(ccw_flag::kIda | ccw_flag::kMida));
+      info.host.cda = 0;
+      return absl::OkStatus();
+    }
+    const int idx = static_cast<int>(&info - p_.ccws_.data());
+    const uint32_t idal = idal_meta_[idx];
+    info.host.flags |= ccw_flag::kIda;
+    info.host.cda = static_cast<uint32_t>(MetaIova(idal));
+    // The IDAL: the buffer's start, then the start of each following stream page.
+    const uint32_t n = IdawCount(info.stream_off, c.count, kHostIdawBlock);
+    uint8_t* out = MetaPtr(idal);
+    for (uint32_t k = 0; k < n; ++k) {
+      const uint32_t off = k == 0 ? info.stream_off : RoundUp(info.stream_off + 1, kPage) + (k - 1) * kPage;
+      EncodeIdaw(IdawFormat::kFormat2, StreamIova(off), std::span<uint8_t>(out + k * kIdaw2Size, kIdaw2Size));
+    }
+    // Write data go to the device; read buffers start as the client's bytes so
+    // that whatever the device does not store reads back unchanged.
+    uint32_t off = info.stream_off;
+    for (uint32_t f = info.frag_begin; f < info.frag_end; ++f) {
+      uint64_t ga = p_.frags_[f].guest_addr;
+      uint32_t left = p_.frags_[f].len;
+      while (left > 0) {
+        uint32_t contiguous = 0;
+        uint8_t* dst = p_.StreamPtr(off, &contiguous);
+        const uint32_t n2 = std::min(left, contiguous);
+        if (auto s = guest_.Read(ga, std::span<uint8_t>(dst, n2)); !s.ok()) {
+          return Policed(EFAULT, "data-outside-memory", std::string(s.message()), info.guest_addr, idx);
+        }
+        ga += n2;
+        off += n2;
+        left -= n2;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  const Orb& orb_;
+  const GuestMemory& guest_;
+  DmaArena& arena_;
+  const TranslateOptions& options_;
+  Program p_;
+  absl::InlinedVector<uint32_t, 4> chain_meta_;  // meta offset of each chain
+  absl::InlinedVector<uint32_t, 8> idal_meta_;   // meta offset of each CCW's IDAL
+};
+
+absl::StatusOr<Program> Translate(const Orb& orb, const GuestMemory& guest, DmaArena& arena,
+                                  const TranslateOptions& options) {
+  return Translator(orb, guest, arena, options).Run();
+}
+
+Program::Program(Program&& o) noexcept { *this = std::move(o); }
+
+Program& Program::operator=(Program&& o) noexcept {
+  if (this != &o) {
+    Release();
+    arena_ = std::exchange(o.arena_, nullptr);
+    pages_ = std::move(o.pages_);
+    o.pages_.clear();
+    meta_pages_ = o.meta_pages_;
+    orb_ = o.orb_;
+    stats_ = o.stats_;
+    warnings_ = std::move(o.warnings_);
+    chains_ = std::move(o.chains_);
+    ccws_ = std::move(o.ccws_);
+    frags_ = std::move(o.frags_);
+  }
+  return *this;
+}
+
+Program::~Program() { Release(); }
+
+void Program::Release() {
+  if (arena_ != nullptr) {
+    arena_->Free(pages_);
+    arena_ = nullptr;
+  }
+  pages_.clear();
+}
+
+uint8_t* Program::StreamPtr(uint32_t off, uint32_t* contiguous) {
+  *contiguous = kPage - off % kPage;
+  return arena_->PageData(pages_[meta_pages_ + off / kPage]) + off % kPage;
+}
+
+absl::StatusOr<uint64_t> Program::GuestCpa(uint64_t host_cpa) const {
+  for (const ChainInfo& ch : chains_) {
+    // On successful execution the CPA points just past the chain's last CCW.
+    if (IsCpaWithinRange(host_cpa, ch.host_iova, uint64_t(ch.len) + 1)) {
+      return ch.guest_addr + (host_cpa - ch.host_iova);
+    }
+  }
+  return absl::OutOfRangeError(
+      absl::StrFormat("SCSW CPA 0x%x designates no CCW of this channel program", host_cpa));
+}
+
+absl::Status Program::CopyStreamToGuest(uint32_t off, const Fragment* frags, uint32_t nfrags,
+                                        uint32_t skip, uint32_t len, GuestMemory& guest) {
+  // Bytes [skip, skip + len) of the buffer at stream offset `off`, whose client
+  // side is the fragments in order.
+  off += skip;
+  for (uint32_t f = 0; f < nfrags && len > 0; ++f) {
+    if (skip >= frags[f].len) {
+      skip -= frags[f].len;
+      continue;
+    }
+    uint64_t ga = frags[f].guest_addr + skip;
+    uint32_t left = std::min(frags[f].len - skip, len);
+    skip = 0;
+    len -= left;
+    while (left > 0) {
+      uint32_t contiguous = 0;
+      const uint8_t* src = StreamPtr(off, &contiguous);
+      const uint32_t n = std::min(left, contiguous);
+      if (auto s = guest.Write(ga, std::span<const uint8_t>(src, n)); !s.ok()) return s;
+      ga += n;
+      off += n;
+      left -= n;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Completion> Program::Complete(const Scsw& scsw, GuestMemory& guest) {
+  if (arena_ == nullptr) {
+    return absl::FailedPreconditionError("the channel program is not active (already completed or released)");
+  }
+  absl::Cleanup release = [this] { Release(); };
+  Completion out;
+  out.scsw = scsw;
+  auto mapped = GuestCpa(scsw.cpa);
+  const bool designates_ccw = (scsw.fctl & scsw_fctl::kStart) != 0 && (scsw.fctl & scsw_fctl::kClear) == 0 &&
+                              (scsw.stctl & (scsw_stctl::kPrimary | scsw_stctl::kAlert | scsw_stctl::kIntermediate)) != 0 &&
+                              scsw.cc == 0;
+  if (!designates_ccw) {
+    if (mapped.ok()) out.scsw.cpa = static_cast<uint32_t>(*mapped);
+    return out;
+  }
+  if (!mapped.ok()) return mapped.status();
+  out.scsw.cpa = static_cast<uint32_t>(*mapped);
+
+  // The chain the CPA is in, and the CCW before it: the last one executed.
+  int last = -1;
+  for (const ChainInfo& ch : chains_) {
+    if (IsCpaWithinRange(scsw.cpa, ch.host_iova, uint64_t(ch.len) + 1)) {
+      const int k = static_cast<int>((scsw.cpa - ch.host_iova) / kCcwSize);
+      if (k >= 1) last = ch.first_index + k - 1;
+      break;
+    }
+  }
+  if (last < 0) return out;  // the CPA designates a chain's first CCW: none executed
+  out.last_ccw = CcwLocation{ccws_[last].guest_addr, last};
+  if (scsw.count > ccws_[last].guest.count) {
+    return absl::DataLossError(absl::StrFormat(
+        "residual count %d exceeds the count %d of the last CCW executed (ccw %d at 0x%x)", scsw.count,
+        ccws_[last].guest.count, last, ccws_[last].guest_addr));
+  }
+
+  // The CCWs on the path from the first CCW to the last executed one: sequential
+  // chaining, TICs, and the status-modifier skip over the next CCW.
+  absl::InlinedVector<uint8_t, 16> seen(ccws_.size(), 0);
+  absl::InlinedVector<int, 16> work;
+  auto visit = [&](int i) {
+    if (i >= 0 && i < static_cast<int>(ccws_.size()) && !seen[i]) {
+      seen[i] = 1;
+      work.push_back(i);
+    }
+  };
+  // Which chain, and position in it, a CCW index has.
+  auto chain_of = [&](int i) -> const ChainInfo& {
+    for (const ChainInfo& ch : chains_) {
+      if (i >= ch.first_index && i < ch.first_index + ch.len) return ch;
+    }
+    return chains_[0];
+  };
+  visit(0);
+  seen[last] = 1;
+  while (!work.empty()) {
+    const int i = work.back();
+    work.pop_back();
+    if (i == last) continue;
+    const CcwInfo& info = ccws_[i];
+    if (IsTic(info.guest)) {
+      if (info.tic_index % kCcwSize == 0) {
+        visit(chains_[info.tic_chain].first_index + info.tic_index / static_cast<int>(kCcwSize));
+      }
+      continue;
+    }
+    if (!IsChaining(info.guest)) continue;
+    const ChainInfo& ch = chain_of(i);
+    const int pos = i - ch.first_index;
+    if (pos + 1 < ch.len) visit(i + 1);
+    if (IsCommandChaining(info.guest) && pos + 2 < ch.len) visit(i + 2);
+  }
+
+  for (size_t i = 0; i < ccws_.size(); ++i) {
+    const CcwInfo& info = ccws_[i];
+    if (!seen[i] || !info.moves_data) continue;
+    const bool is_last = static_cast<int>(i) == last;
+    const uint32_t moved = is_last ? info.guest.count - scsw.count : info.guest.count;
+    CcwTransfer t{static_cast<int>(i), info.guest_addr, info.guest.cmd, info.data_in, moved};
+    out.transfers.push_back(t);
+    if (!info.data_in) {
+      out.bytes_out += moved;
+      continue;
+    }
+    // Read backward stores from the end of the buffer toward its start.
+    const uint32_t skip = IsReadBackward(info.guest) ? info.guest.count - moved : 0;
+    if (auto s = CopyStreamToGuest(info.stream_off, frags_.data() + info.frag_begin,
+                                   info.frag_end - info.frag_begin, skip, moved, guest);
+        !s.ok()) {
+      return s;
+    }
+    out.bytes_in += moved;
+  }
+  return out;
+}
+
+}  // namespace ccwpass::translate
