@@ -491,7 +491,7 @@ absl::StatusOr<Completion> Program::Complete(const Scsw& scsw, GuestMemory& gues
   }
 
   // The CCWs on the path from the first CCW to the last executed one: sequential
-  // chaining, TICs, and the status-modifier skip over the next CCW.
+  // chaining, TICs, and the status-modifier skip over a TIC.
   absl::InlinedVector<uint8_t, 16> seen(ccws_.size(), 0);
   absl::InlinedVector<int, 16> work;
   auto visit = [&](int i) {
@@ -524,7 +524,9 @@ absl::StatusOr<Completion> Program::Complete(const Scsw& scsw, GuestMemory& gues
     const ChainInfo& ch = chain_of(i);
     const int pos = i - ch.first_index;
     if (pos + 1 < ch.len) visit(i + 1);
-    if (IsCommandChaining(info.guest) && pos + 2 < ch.len) visit(i + 2);
+    // The status modifier (a SEARCH that matched) skips the next CCW: programs
+    // use it to step over the TIC that otherwise loops back to the SEARCH.
+    if (IsCommandChaining(info.guest) && pos + 2 < ch.len && IsTic(ccws_[i + 1].guest)) visit(i + 2);
   }
 
   for (size_t i = 0; i < ccws_.size(); ++i) {

@@ -124,7 +124,8 @@ class Program {
   // Finishes the program on its final interruption (Scsw::IsFinal). When the SCSW
   // designates a CCW (start function, not clear, primary/alert/intermediate
   // status, deferred cc 0), the CCWs on the path from the first CCW to the last
-  // executed one are taken as executed: read data of each are copied back to
+  // executed one are taken as executed (the path follows chaining, TICs, and the
+  // status-modifier skip over a TIC after a CCW such as SEARCH): read data of each are copied back to
   // `guest`, the full count for all but the last, count minus the residual count
   // for the last (its tail for read backward). The arena pages are then returned
   // whatever the outcome.
