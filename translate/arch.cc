@@ -403,13 +403,13 @@ constexpr std::array<std::string_view, 256> kCommandNames = [] {
 // --- Ccw1 ---
 Ccw1 Ccw1::Decode(std::span<const uint8_t, kCcwSize> b) {
   Ccw1 c;
-  Reader r(b);
-  Ccw1Layout(r, c);
+  Reader in(b);
+  Ccw1Layout(in, c);
   return c;
 }
 void Ccw1::EncodeTo(std::span<uint8_t, kCcwSize> b) const {
-  Writer w(b);
-  Ccw1Layout(w, *this);
+  Writer out(b);
+  Ccw1Layout(out, *this);
 }
 std::array<uint8_t, kCcwSize> Ccw1::Encode() const {
   return EncodeToArray<kCcwSize>(*this);
@@ -418,13 +418,13 @@ std::array<uint8_t, kCcwSize> Ccw1::Encode() const {
 // --- Ccw0 ---
 Ccw0 Ccw0::Decode(std::span<const uint8_t, kCcwSize> b) {
   Ccw0 c;
-  Reader r(b);
-  Ccw0Layout(r, c);
+  Reader in(b);
+  Ccw0Layout(in, c);
   return c;
 }
 void Ccw0::EncodeTo(std::span<uint8_t, kCcwSize> b) const {
-  Writer w(b);
-  Ccw0Layout(w, *this);
+  Writer out(b);
+  Ccw0Layout(out, *this);
 }
 std::array<uint8_t, kCcwSize> Ccw0::Encode() const {
   return EncodeToArray<kCcwSize>(*this);
@@ -437,13 +437,13 @@ Ccw1 Ccw0::ToFormat1() const {
 // --- Orb ---
 Orb Orb::Decode(std::span<const uint8_t, kOrbSize> b) {
   Orb o;
-  Reader r(b);
-  OrbLayout(r, o);
+  Reader in(b);
+  OrbLayout(in, o);
   return o;
 }
 void Orb::EncodeTo(std::span<uint8_t, kOrbSize> b) const {
-  Writer w(b);
-  OrbLayout(w, *this);
+  Writer out(b);
+  OrbLayout(out, *this);
 }
 std::array<uint8_t, kOrbSize> Orb::Encode() const {
   return EncodeToArray<kOrbSize>(*this);
@@ -452,13 +452,13 @@ std::array<uint8_t, kOrbSize> Orb::Encode() const {
 // --- Scsw ---
 Scsw Scsw::Decode(std::span<const uint8_t, kScswSize> b) {
   Scsw s;
-  Reader r(b);
-  ScswLayout(r, s);
+  Reader in(b);
+  ScswLayout(in, s);
   return s;
 }
 void Scsw::EncodeTo(std::span<uint8_t, kScswSize> b) const {
-  Writer w(b);
-  ScswLayout(w, *this);
+  Writer out(b);
+  ScswLayout(out, *this);
 }
 std::array<uint8_t, kScswSize> Scsw::Encode() const {
   return EncodeToArray<kScswSize>(*this);
@@ -470,13 +470,13 @@ bool Scsw::IsFinal() const {
 // --- Esw ---
 Esw Esw::Decode(std::span<const uint8_t, kEswSize> b) {
   Esw e;
-  Reader r(b);
-  EswLayout(r, e);
+  Reader in(b);
+  EswLayout(in, e);
   return e;
 }
 void Esw::EncodeTo(std::span<uint8_t, kEswSize> b) const {
-  Writer w(b);
-  EswLayout(w, *this);
+  Writer out(b);
+  EswLayout(out, *this);
 }
 
 // --- Irb ---
@@ -501,13 +501,13 @@ std::array<uint8_t, kIrbSize> Irb::Encode() const {
 // --- Pmcw ---
 Pmcw Pmcw::Decode(std::span<const uint8_t, kPmcwSize> b) {
   Pmcw p;
-  Reader r(b);
-  PmcwLayout(r, p);
+  Reader in(b);
+  PmcwLayout(in, p);
   return p;
 }
 void Pmcw::EncodeTo(std::span<uint8_t, kPmcwSize> b) const {
-  Writer w(b);
-  PmcwLayout(w, *this);
+  Writer out(b);
+  PmcwLayout(out, *this);
 }
 
 // --- Schib ---
@@ -532,13 +532,13 @@ std::array<uint8_t, kSchibSize> Schib::Encode() const {
 // --- Crw ---
 Crw Crw::Decode(std::span<const uint8_t, kCrwSize> b) {
   Crw c;
-  Reader r(b);
-  CrwLayout(r, c);
+  Reader in(b);
+  CrwLayout(in, c);
   return c;
 }
 void Crw::EncodeTo(std::span<uint8_t, kCrwSize> b) const {
-  Writer w(b);
-  CrwLayout(w, *this);
+  Writer out(b);
+  CrwLayout(out, *this);
 }
 Crw Crw::FromWord(uint32_t w) {
   std::array<uint8_t, kCrwSize> b;
