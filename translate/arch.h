@@ -9,7 +9,10 @@
 // Bit numbering is IBM's: bit 0 is the most significant bit of a big-endian word.
 // All wire images are big-endian byte arrays; the decoded structs hold host values.
 // Encode(Decode(b)) == b for every field the architecture defines; reserved bits
-// decode to nothing and encode as zero.
+// decode to nothing and encode as zero. Addresses the architecture defines as
+// 31-bit (CCW data address, ORB and SCSW CPA, format-1 IDAW) are decoded as the
+// whole 32-bit word, so that a set bit 0 can be seen and refused by the
+// translator (rules.h Is31Bit) instead of being silently dropped.
 #ifndef CCWPASS_TRANSLATE_ARCH_H_
 #define CCWPASS_TRANSLATE_ARCH_H_
 
@@ -18,6 +21,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace ccwpass::translate {
 
@@ -350,8 +354,9 @@ constexpr uint32_t IdawBlockSize(IdawFormat f, bool i2k) {
   return (f == IdawFormat::kFormat1 || i2k) ? 2048u : 4096u;
 }
 
-// Number of IDAWs a transfer of `bytes` (>= 1) starting at `first` needs with
-// `block`-byte blocks: one per block boundary crossed, plus one.
+// Number of IDAWs a transfer of `bytes` starting at `first` needs with
+// `block`-byte blocks (a power of two: 2048 or 4096): one per block boundary
+// crossed, plus one. A count of 0 counts as 1 byte, as the kernel does.
 constexpr uint32_t IdawCount(uint64_t first, uint32_t bytes, uint32_t block) {
   const uint64_t start_in_block = first & (block - 1);
   return static_cast<uint32_t>((start_in_block + (bytes == 0 ? 1 : bytes) + block - 1) / block);
