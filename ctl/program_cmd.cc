@@ -66,14 +66,6 @@ absl::StatusOr<std::unique_ptr<DmaArena>> MakeArena(const OfflineArena& a, std::
   return arena;
 }
 
-// The rule of a refusal: the translator's, or "arena-full" for a full arena
-// (DmaArena::Allocate attaches ENOMEM but no rule).
-std::optional<std::string> RuleOfRefusal(const absl::Status& s) {
-  if (auto r = translate::RuleOf(s)) return r;
-  if (s.code() == absl::StatusCode::kResourceExhausted) return std::string("arena-full");
-  return std::nullopt;
-}
-
 // The index of the CCW at `loc` as the user should see it: the list index for
 // the structural form (-1 if it is not a listed CCW), the translator's otherwise.
 int DisplayIndex(const ProgramFile& pf, const CcwLocation& loc) {
@@ -89,7 +81,7 @@ std::string RejectionJson(const ProgramFile& pf, const absl::Status& s) {
   nlohmann::ordered_json j;
   j["verdict"] = "rejected";
   if (auto e = translate::ErrnoOf(s)) j["errno"] = translate::ErrnoName(*e);
-  if (auto r = RuleOfRefusal(s)) j["rule"] = *r;
+  if (auto r = translate::RuleOf(s)) j["rule"] = *r;
   j["reason"] = std::string(s.message());
   if (auto loc = translate::CcwLocationOf(s)) {
     j["ccw_addr"] = Hex(loc->addr);
@@ -229,7 +221,7 @@ void FillFromWalk(const ProgramFile& pf, TextTable& t) {
 
 std::string RejectionText(const ProgramFile& pf, const absl::Status& s) {
   std::string line2;
-  if (auto r = RuleOfRefusal(s)) line2 += fmt::format("rule {}", *r);
+  if (auto r = translate::RuleOf(s)) line2 += fmt::format("rule {}", *r);
   if (auto e = translate::ErrnoOf(s)) {
     line2 += fmt::format("{}errno {}", line2.empty() ? "" : ", ", translate::ErrnoName(*e));
   }

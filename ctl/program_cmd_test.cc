@@ -138,7 +138,7 @@ TEST(ProgramCheckTest, AFullArenaIsRejectedWithEnomem) {
   EXPECT_EQ(r.code, kExitRejected);
   EXPECT_EQ(r.out,
             "{\"verdict\":\"rejected\",\"errno\":\"ENOMEM\",\"rule\":\"arena-full\",\"reason\":\"DMA arena full: "
-            "the program needs 3 pages of 4 KiB, 2 of 2 are free\"}\n");
+            "the program needs 3 pages of 4 KiB, 2 of 2 are free [ENOMEM]\"}\n");
 }
 
 TEST(ProgramCheckTest, AnInvalidFileIsBadInputNamedOnStderr) {

@@ -44,6 +44,9 @@ absl::StatusOr<BuiltProgram> BuildProgram(std::span<const CcwSpec> ccws, const B
       }
       continue;
     }
+    if (s.cmd == ccw_cmd::kTic) {
+      return SpecError(i, "command 0x08 is a TIC: write it as a TIC to a CCW index");
+    }
     if (s.flags & ccw_flag::kMida) {
       return SpecError(i, "MIDA: the builder does not build modified IDALs; use the raw form");
     }

@@ -73,6 +73,8 @@ TEST(BuilderTest, Refusals) {
   EXPECT_THAT(err({{.tic = -1}}), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("TIC target -1")));
   EXPECT_THAT(err({{.tic = 0, .cmd = 6}}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("ccws[0]: a TIC takes only its target")));
+  EXPECT_THAT(err({{.cmd = 0x08, .count = 8}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("ccws[0]: command 0x08 is a TIC")));
   EXPECT_THAT(err({{.cmd = 0x06, .count = 70000}}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("ccws[0]: count 70000 exceeds 65535")));
   EXPECT_THAT(err({{.cmd = 0x06, .data = std::vector<uint8_t>{1}}}),

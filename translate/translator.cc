@@ -178,7 +178,7 @@ class Translator {
         stack.push_back({found, 0});
       }
       p_.ccws_[idx].tic_chain = found;
-      p_.ccws_[idx].tic_index = static_cast<int>(target - p_.chains_[found].guest_addr);
+      p_.ccws_[idx].tic_offset = static_cast<int>(target - p_.chains_[found].guest_addr);
     }
     return absl::OkStatus();
   }
@@ -313,7 +313,9 @@ class Translator {
     }
     p_.meta_pages_ = RoundUp(meta, kPage) / kPage;
     const uint32_t total = p_.meta_pages_ + RoundUp(stream, kPage) / kPage;
-    if (auto s = arena_.Allocate(total, p_.pages_); !s.ok()) return s;
+    if (auto s = arena_.Allocate(total, p_.pages_); !s.ok()) {
+      return CcwError(s.code(), ENOMEM, "arena-full", s.message());
+    }
     p_.arena_ = &arena_;
     p_.stats_.pages = total;
     p_.stats_.chains = static_cast<int>(p_.chains_.size());
@@ -358,7 +360,7 @@ class Translator {
     const Ccw1& c = info.guest;
     info.host = c;
     if (IsTic(c)) {
-      info.host.cda = p_.chains_[info.tic_chain].host_iova + static_cast<uint32_t>(info.tic_index);
+      info.host.cda = p_.chains_[info.tic_chain].host_iova + static_cast<uint32_t>(info.tic_offset);
       return absl::OkStatus();
     }
     if (!info.moves_data) {
@@ -545,8 +547,8 @@ absl::StatusOr<Completion> Program::Complete(const Scsw& scsw, GuestMemory& gues
     if (i == last) continue;
     const CcwInfo& info = ccws_[i];
     if (IsTic(info.guest)) {
-      if (info.tic_index % kCcwSize == 0) {
-        visit(chains_[info.tic_chain].first_index + info.tic_index / static_cast<int>(kCcwSize));
+      if (info.tic_offset % kCcwSize == 0) {
+        visit(chains_[info.tic_chain].first_index + info.tic_offset / static_cast<int>(kCcwSize));
       }
       continue;
     }

@@ -70,7 +70,7 @@ struct CcwInfo {
   bool moves_data = false;  // DoesDataTransfer()
   bool data_in = false;     // device to memory (read, read backward, sense)
   int tic_chain = -1;       // for a TIC: the chain its target is in
-  int tic_index = -1;       //            and the CCW index within that chain
+  int tic_offset = -1;      //            and the byte offset of the target in that chain
   uint32_t frag_begin = 0;  // guest data fragments [frag_begin, frag_end)
   uint32_t frag_end = 0;
   uint32_t stream_off = 0;  // offset of its buffer in the program's data stream

@@ -589,6 +589,7 @@ TEST_F(TranslatorTest, FullArenaIsResourceExhaustedAndTakesNothing) {
   EXPECT_THAT(p, StatusIs(absl::StatusCode::kResourceExhausted,
                           HasSubstr("DMA arena full: the program needs 17 pages of 4 KiB, 4 of 4 are free")));
   EXPECT_THAT(p, HasErrno(ENOMEM));
+  EXPECT_THAT(p, HasRule("arena-full"));
   EXPECT_EQ((*small)->FreePageCount(), 4u);
 }
 
