@@ -100,7 +100,9 @@ class Translator {
     int in_buf = 0;
     for (int k = 0;; ++k) {
       const uint64_t a = addr + uint64_t(k) * kCcwSize;
-      if (k % kFetchBatch == 0) {
+      // A batch cut short by the end of memory (in_buf < kFetchBatch) is refetched
+      // at its end, where no CCW fits: EFAULT, never a CCW from the unfilled buffer.
+      if (k % kFetchBatch == 0 || k % kFetchBatch == in_buf) {
         const uint64_t size = guest_.Size();
         const uint64_t avail = a < size ? (size - a) / kCcwSize : 0;
         in_buf = static_cast<int>(std::min<uint64_t>(
