@@ -151,6 +151,16 @@ void TranslateSeeds(const std::string& dir) {
     if (!m.Write(0x1308, w).ok()) std::abort();
     WriteFile(dir + "/tic-segments-idal", TranslateInput(Format1Orb(0x1000, true), m.Bytes(), kCtl, 2, 1, 1000));
   }
+  // Regression: a chain that runs off the end of a 12-byte memory (a chaining NOOP,
+  // then 4 bytes), translated twice. The translator took the second CCW from the
+  // unfilled part of its fetch buffer (stack garbage) instead of refusing it with
+  // EFAULT, so the two translations disagreed (translate_fuzzer, 2026-11-21).
+  {
+    FlatGuestMemory m(12);
+    PutCcw(m, true, 0, ccw_cmd::kNoop, ccw_flag::kCc, 0, 0);
+    WriteFile(dir + "/regress-chain-runs-off-memory-end",
+              TranslateInput(Format1Orb(0, true), m.Bytes(), kCtl | kCtlTwice, 0, 0, 0));
+  }
   // Format-1 IDAWs (2 KiB blocks): ORB without the H bit.
   {
     FlatGuestMemory m(0x4000);

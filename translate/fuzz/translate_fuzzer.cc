@@ -11,6 +11,7 @@
 //   - two programs active at once share no arena page;
 //   - Complete's transfers add up and never exceed the CCWs' counts.
 // Input format: translate_input.h. Seeds: corpus/translate_fuzzer/ (make_seeds.cc).
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -73,11 +74,20 @@ uint64_t IdawAt(DmaArena& a, uint64_t iova) {
   return DecodeIdaw(IdawFormat::kFormat2, *s);
 }
 
-// Checks a translated program against the arena; returns the pages it uses.
-std::set<uint32_t> CheckProgram(const Program& p, DmaArena& a, uint32_t free_before) {
+// Checks a translated program against the client's memory and the arena;
+// returns the arena pages it uses.
+std::set<uint32_t> CheckProgram(const Program& p, const Orb& client_orb, const GuestMemory& guest, DmaArena& a,
+                                uint32_t free_before) {
   std::set<uint32_t> pages;
   const ProgramStats& st = p.stats();
   FUZZ_CHECK(p.active());
+  // Every CCW was fetched from inside the client's memory, and is what is there.
+  for (const CcwInfo& info : p.ccws()) {
+    std::array<uint8_t, kCcwSize> raw;
+    FUZZ_CHECK(guest.Read(info.guest_addr, raw).ok());
+    const Ccw1 c = client_orb.fmt ? Ccw1::Decode(raw) : Ccw0::Decode(raw).ToFormat1();
+    FUZZ_CHECK(c == info.guest);
+  }
   FUZZ_CHECK(st.chains == static_cast<int>(p.chains().size()));
   FUZZ_CHECK(st.chains >= 1 && st.chains <= kMaxChainSegments);
   FUZZ_CHECK(st.ccws == static_cast<int>(p.ccws().size()));
@@ -213,18 +223,30 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!p.ok()) {
     FUZZ_CHECK(arena.FreePageCount() == total);
     FUZZ_CHECK(!ErrnoOf(p.status()).has_value() || *ErrnoOf(p.status()) > 0);
+    if (ctl & kCtlTwice) {
+      // A refusal depends on nothing but the request: the same one again gets the same.
+      auto q = Translate(orb, guest, arena);
+      FUZZ_CHECK(!q.ok() && q.status() == p.status());
+      FUZZ_CHECK(arena.FreePageCount() == total);
+    }
     return 0;
   }
-  const std::set<uint32_t> pages = CheckProgram(*p, arena, total);
+  const std::set<uint32_t> pages = CheckProgram(*p, orb, guest, arena, total);
 
   if (ctl & kCtlTwice) {
+    // The same request again while the first is active: the same program (the
+    // translation depends on nothing but the request) on other pages, or a full arena.
     const uint32_t free_now = arena.FreePageCount();
     auto q = Translate(orb, guest, arena);
     if (q.ok()) {
-      const std::set<uint32_t> qpages = CheckProgram(*q, arena, free_now);
+      const std::set<uint32_t> qpages = CheckProgram(*q, orb, guest, arena, free_now);
       for (uint32_t pg : qpages) FUZZ_CHECK(pages.count(pg) == 0);
       FUZZ_CHECK(q->stats().ccws == p->stats().ccws && q->stats().pages == p->stats().pages);
+      for (size_t i = 0; i < p->ccws().size(); ++i) {
+        FUZZ_CHECK(q->ccws()[i].guest_addr == p->ccws()[i].guest_addr && q->ccws()[i].guest == p->ccws()[i].guest);
+      }
     } else {
+      FUZZ_CHECK(q.status().code() == absl::StatusCode::kResourceExhausted);
       FUZZ_CHECK(arena.FreePageCount() == free_now);
     }
   }  // q, if any, gives its pages back here
