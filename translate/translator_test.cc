@@ -339,6 +339,17 @@ TEST_F(TranslatorTest, ChainRunningOffTheEndOfMemoryIsEfault) {
   EXPECT_THAT(p, AtCcw(2, 0x1010));
 }
 
+// Found by the translate fuzzer: memory that ends inside a fetch batch. The
+// first batch of 32 chained CCWs leaves chaining CCWs in the fetch buffer; the
+// second batch holds one CCW; the 34th fetch must be EFAULT, not a stale CCW.
+TEST_F(TranslatorTest, MemoryEndingInsideAFetchBatchIsEfault) {
+  auto m = NoopChain(33, true, 0x1000 + 33 * 8);
+  auto p = Translate(Format1Orb(0x1000), *m, *arena_);
+  EXPECT_THAT(p, HasErrno(EFAULT));
+  EXPECT_THAT(p, HasRule("ccw-fetch"));
+  EXPECT_THAT(p, AtCcw(33, 0x1108));
+}
+
 TEST_F(TranslatorTest, DataOutsideMemoryIsEfault) {
   FlatGuestMemory m(0x2000);
   PutCcw1(m, 0x1000, 0x63, ccw_flag::kCc, 16, 0x1100);
