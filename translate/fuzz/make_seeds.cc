@@ -151,6 +151,17 @@ void TranslateSeeds(const std::string& dir) {
     if (!m.Write(0x1308, w).ok()) std::abort();
     WriteFile(dir + "/tic-segments-idal", TranslateInput(Format1Orb(0x1000, true), m.Bytes(), kCtl, 2, 1, 1000));
   }
+  // 16 chain segments (accepted) and 17 (ENOMEM), each a READ and a TIC to the next.
+  for (int n : {16, 17}) {
+    FlatGuestMemory m(0x9000);
+    for (int i = 0; i < n; ++i) {
+      const uint64_t at = 0x1000 + i * 0x100;
+      PutCcw(m, true, at, 0x06, i + 1 < n ? ccw_flag::kCc : uint8_t{0}, 8, 0x8000 + i * 8);
+      if (i + 1 < n) PutCcw(m, true, at + 8, ccw_cmd::kTic, 0, 0, static_cast<uint32_t>(at + 0x100));
+    }
+    WriteFile(dir + "/segments-" + std::to_string(n),
+              TranslateInput(Format1Orb(0x1000, true), m.Bytes(), kCtl, static_cast<uint8_t>(n - 1), 1, 0));
+  }
   // Regression: a chain that runs off the end of a 12-byte memory (a chaining NOOP,
   // then 4 bytes), translated twice. The translator took the second CCW from the
   // unfilled part of its fetch buffer (stack garbage) instead of refusing it with
