@@ -9,13 +9,14 @@ scripts/setup.sh
 status=0
 bazel test --config=ci //... || status=$?
 
-# One line that counts the test cases run (from the JUnit XML Bazel writes).
+# One line that counts the test cases run, from the JUnit XML Bazel writes: the
+# first <testsuites> or <testsuite> element with a tests= count in each file.
 passed=0 failed=0
+attr() { grep -o " $1=\"[0-9]*\"" <<<"$2" | grep -o '[0-9]*' || echo 0; }
 while IFS= read -r xml; do
-  t=$(grep -o '<testsuites[^>]*' "$xml" | grep -o ' tests="[0-9]*"' | grep -o '[0-9]*' | head -1)
-  f=$(grep -o '<testsuites[^>]*' "$xml" | grep -o ' failures="[0-9]*"' | grep -o '[0-9]*' | head -1)
-  e=$(grep -o '<testsuites[^>]*' "$xml" | grep -o ' errors="[0-9]*"' | grep -o '[0-9]*' | head -1)
-  t=${t:-0} f=${f:-0} e=${e:-0}
+  head_tag=$(grep -o '<testsuites\? [^>]*tests="[0-9]*"[^>]*>' "$xml" | head -n 1 || true)
+  [ -n "$head_tag" ] || continue
+  t=$(attr tests "$head_tag") f=$(attr failures "$head_tag") e=$(attr errors "$head_tag")
   passed=$((passed + t - f - e))
   failed=$((failed + f + e))
 done < <(find -L bazel-testlogs/ -name test.xml 2>/dev/null)
