@@ -19,6 +19,20 @@ absl::Status SpecError(size_t i, const std::string& words) {
 
 }  // namespace
 
+absl::Status WriteCcw(GuestMemory& m, uint64_t addr, const Ccw1& c, bool format1) {
+  if (format1) return m.Write(addr, c.Encode());
+  if (c.cda > 0xFFFFFF) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("data address 0x%x does not fit a format-0 CCW (24 bits)", c.cda));
+  }
+  Ccw0 c0;
+  c0.cmd = c.cmd;
+  c0.cda = c.cda;
+  c0.flags = c.flags;
+  c0.count = c.count;
+  return m.Write(addr, c0.Encode());
+}
+
 int BuiltProgram::IndexOfAddress(uint64_t addr) const {
   auto it = std::find(ccw_addrs.begin(), ccw_addrs.end(), addr);
   return it == ccw_addrs.end() ? -1 : static_cast<int>(it - ccw_addrs.begin());
@@ -88,6 +102,11 @@ absl::StatusOr<BuiltProgram> BuildProgram(std::span<const CcwSpec> ccws, const B
     next = RoundUp(next, (ccws[i].flags & ccw_flag::kIda) ? 4096 : 8);
     out.data_addrs[i] = next;
     next += counts[i];
+  }
+  if (RoundUp(next, 4096) > kMaxBuilderImage) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "the program's image would be %d bytes (CCWs, IDALs and buffers): at most %d", RoundUp(next, 4096),
+        kMaxBuilderImage));
   }
   out.memory = std::make_unique<FlatGuestMemory>(RoundUp(next, 4096));
 

@@ -50,6 +50,16 @@ struct BuildOptions {
 };
 
 inline constexpr uint64_t kBuilderCcwBase = 0x1000;
+// The largest image the builder makes: every byte is allocated, so the cap keeps
+// a small request (thousands of 64 KiB reads) from costing gigabytes.
+inline constexpr uint64_t kMaxBuilderImage = 64ull << 20;
+
+// Writes `c` at `addr` in `m`: as a format-1 CCW, or, when !format1, as the
+// format-0 CCW with the same command, flags, count and (24-bit) address.
+// Errors: kOutOfRange (EFAULT) when the 8 bytes are not inside `m`;
+// kInvalidArgument when !format1 and the address does not fit in 24 bits.
+// Source: SA22-7832 ch. 15 "Channel-Command Word".
+absl::Status WriteCcw(GuestMemory& m, uint64_t addr, const Ccw1& c, bool format1 = true);
 
 struct BuiltProgram {
   Orb orb;

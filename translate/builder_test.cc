@@ -87,6 +87,23 @@ TEST(BuilderTest, Refusals) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("ccws[0]: MIDA")));
   EXPECT_THAT(err({{.cmd = 0x05, .data = std::vector<uint8_t>(65536)}}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("65536 bytes of data exceed 65535")));
+  // 1,100 reads of 64 KiB would make a 72 MB image: refused before anything is allocated.
+  EXPECT_THAT(err(std::vector<CcwSpec>(1100, CcwSpec{.cmd = 0x06, .flags = ccw_flag::kCc, .count = 65535})),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("at most 67108864")));
+}
+
+TEST(BuilderTest, WriteCcwFormat0AndFormat1) {
+  FlatGuestMemory m(0x100);
+  ASSERT_THAT(WriteCcw(m, 0x10, Ccw1{0x06, ccw_flag::kCc, 0x18, 0x123456}, /*format1=*/false), IsOk());
+  std::array<uint8_t, 8> b{};
+  ASSERT_THAT(m.Read(0x10, b), IsOk());
+  EXPECT_THAT(b, ElementsAre(0x06, 0x12, 0x34, 0x56, 0x40, 0x00, 0x00, 0x18));
+  ASSERT_THAT(WriteCcw(m, 0x18, Ccw1{0x06, ccw_flag::kCc, 0x18, 0x123456}), IsOk());
+  ASSERT_THAT(m.Read(0x18, b), IsOk());
+  EXPECT_THAT(b, ElementsAre(0x06, 0x40, 0x00, 0x18, 0x00, 0x12, 0x34, 0x56));
+  EXPECT_THAT(WriteCcw(m, 0x20, Ccw1{0x06, 0, 1, 0x1000000}, false),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("0x1000000 does not fit a format-0 CCW")));
+  EXPECT_THAT(WriteCcw(m, 0xFC, Ccw1{}), StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("outside")));
 }
 
 }  // namespace

@@ -138,18 +138,7 @@ void BM_TicLoopIpl(benchmark::State& state) {
   const bool fmt1 = state.range(0) != 0;
   FlatGuestMemory m(0x10000);
   auto put = [&](uint64_t at, uint8_t cmd, uint8_t flags, uint16_t count, uint32_t cda) {
-    absl::Status s;
-    if (fmt1) {
-      s = m.Write(at, Ccw1{cmd, flags, count, cda}.Encode());
-    } else {
-      Ccw0 c;
-      c.cmd = cmd;
-      c.cda = cda;
-      c.flags = flags;
-      c.count = count;
-      s = m.Write(at, c.Encode());
-    }
-    if (!s.ok()) std::abort();
+    if (!WriteCcw(m, at, Ccw1{cmd, flags, count, cda}, fmt1).ok()) std::abort();
   };
   const std::vector<uint8_t> seek_search = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02};
   if (!m.Write(0x3000, seek_search).ok()) std::abort();

@@ -31,16 +31,11 @@ constexpr uint32_t kArenaPages = 64;
 std::vector<uint8_t> Bytes(std::initializer_list<int> v) { return std::vector<uint8_t>(v.begin(), v.end()); }
 
 void PutCcw1(GuestMemory& m, uint64_t addr, uint8_t cmd, uint8_t flags, uint16_t count, uint32_t cda) {
-  ASSERT_THAT(m.Write(addr, Ccw1{cmd, flags, count, cda}.Encode()), IsOk());
+  ASSERT_THAT(WriteCcw(m, addr, Ccw1{cmd, flags, count, cda}), IsOk());
 }
 
 void PutCcw0(GuestMemory& m, uint64_t addr, uint8_t cmd, uint32_t cda, uint8_t flags, uint16_t count) {
-  Ccw0 c;
-  c.cmd = cmd;
-  c.cda = cda;
-  c.flags = flags;
-  c.count = count;
-  ASSERT_THAT(m.Write(addr, c.Encode()), IsOk());
+  ASSERT_THAT(WriteCcw(m, addr, Ccw1{cmd, flags, count, cda}, /*format1=*/false), IsOk());
 }
 
 Orb Format1Orb(uint32_t cpa) {

@@ -12,18 +12,12 @@
 #include <span>
 
 #include "translate/arch.h"
+#include "translate/fuzz/fuzz_check.h"
 
 namespace {
 
 using namespace ccwpass::translate;
 
-#define FUZZ_CHECK(cond)                                                              \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      std::fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond); \
-      __builtin_trap();                                                               \
-    }                                                                                 \
-  } while (0)
 
 // The first N input bytes, zero-padded.
 template <size_t N>

@@ -81,18 +81,7 @@ Orb Format1Orb(uint32_t cpa, bool fmt1) {
 }
 
 void PutCcw(FlatGuestMemory& m, bool fmt1, uint64_t at, uint8_t cmd, uint8_t flags, uint16_t count, uint32_t cda) {
-  absl::Status s;
-  if (fmt1) {
-    s = m.Write(at, Ccw1{cmd, flags, count, cda}.Encode());
-  } else {
-    Ccw0 c;
-    c.cmd = cmd;
-    c.cda = cda;
-    c.flags = flags;
-    c.count = count;
-    s = m.Write(at, c.Encode());
-  }
-  if (!s.ok()) std::abort();
+  if (!WriteCcw(m, at, Ccw1{cmd, flags, count, cda}, fmt1).ok()) std::abort();
 }
 
 void TranslateSeeds(const std::string& dir) {

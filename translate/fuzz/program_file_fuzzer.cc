@@ -9,19 +9,13 @@
 #include <cstdio>
 
 #include "absl/strings/string_view.h"
+#include "translate/fuzz/fuzz_check.h"
 #include "translate/arena.h"
 #include "translate/program_file.h"
 #include "translate/translator.h"
 
 namespace {
 
-#define FUZZ_CHECK(cond)                                                              \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      std::fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond); \
-      __builtin_trap();                                                               \
-    }                                                                                 \
-  } while (0)
 
 ccwpass::translate::DmaArena& Arena() {
   static auto* arena = ccwpass::translate::DmaArena::CreateOwned(64 * 4096, 0x100000)->release();

@@ -21,6 +21,7 @@
 #include <span>
 
 #include "translate/arch.h"
+#include "translate/fuzz/fuzz_check.h"
 #include "translate/arena.h"
 #include "translate/fuzz/translate_input.h"
 #include "translate/guest_memory.h"
@@ -30,13 +31,6 @@
 namespace ccwpass::translate::fuzz {
 namespace {
 
-#define FUZZ_CHECK(cond)                                                              \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      std::fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond); \
-      __builtin_trap();                                                               \
-    }                                                                                 \
-  } while (0)
 
 constexpr uint64_t kBigIova = 0x100000;
 constexpr uint32_t kBigPages = 256;  // 1 MiB
