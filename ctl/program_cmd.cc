@@ -235,47 +235,61 @@ std::string RejectionText(const ProgramFile& pf, const absl::Status& s) {
   return out;
 }
 
+// A program file translated into a private arena. The arena is declared first so
+// that it outlives the program, which returns its pages on destruction.
+struct Translated {
+  ProgramFile pf;
+  std::unique_ptr<DmaArena> arena;
+  absl::StatusOr<translate::Program> program;
+};
+
+// Loads `text` and translates it. Problems with the file or the arena are written
+// to `err` and give nullopt (bad input); a refused program is in `program`.
+std::optional<Translated> LoadAndTranslate(absl::string_view name, absl::string_view text, std::ostream& err,
+                                           const OfflineArena& arena_options) {
+  auto pf = Load(name, text, err);
+  if (!pf.ok()) return std::nullopt;
+  auto arena = MakeArena(arena_options, err);
+  if (!arena.ok()) return std::nullopt;
+  auto program = translate::Translate(pf->orb, *pf->memory, **arena);
+  return Translated{std::move(*pf), std::move(*arena), std::move(program)};
+}
+
 }  // namespace
 
 int ProgramCheck(absl::string_view name, absl::string_view text, std::ostream& out, std::ostream& err,
                  const OfflineArena& arena_options) {
-  auto pf = Load(name, text, err);
-  if (!pf.ok()) return kExitBadInput;
-  auto arena = MakeArena(arena_options, err);
-  if (!arena.ok()) return kExitBadInput;
-  auto program = translate::Translate(pf->orb, *pf->memory, **arena);
-  if (!program.ok()) {
-    out << RejectionJson(*pf, program.status()) << '\n';
+  std::optional<Translated> t = LoadAndTranslate(name, text, err, arena_options);
+  if (!t.has_value()) return kExitBadInput;
+  if (!t->program.ok()) {
+    out << RejectionJson(t->pf, t->program.status()) << '\n';
     return kExitRejected;
   }
-  out << AcceptedJson(*program) << '\n';
-  program->Release();
+  out << AcceptedJson(*t->program) << '\n';
   return kExitOk;
 }
 
 int ProgramShow(absl::string_view name, absl::string_view text, std::ostream& out, std::ostream& err,
                 const OfflineArena& arena_options) {
-  auto pf = Load(name, text, err);
-  if (!pf.ok()) return kExitBadInput;
-  auto arena = MakeArena(arena_options, err);
-  if (!arena.ok()) return kExitBadInput;
-  auto program = translate::Translate(pf->orb, *pf->memory, **arena);
+  std::optional<Translated> t = LoadAndTranslate(name, text, err, arena_options);
+  if (!t.has_value()) return kExitBadInput;
+  const ProgramFile& pf = t->pf;
+  const absl::StatusOr<translate::Program>& program = t->program;
   TextTable table = NewCcwTable();
   std::string verdict;
   int code = kExitOk;
   if (program.ok()) {
-    FillFromProgram(*pf, *program, table);
+    FillFromProgram(pf, *program, table);
     const translate::ProgramStats& st = program->stats();
     verdict = fmt::format("accepted: chains {}, ccws {}, idaws {}, bytes {}\n", st.chains, st.ccws, st.idaws,
                           st.bytes);
     for (const std::string& w : program->warnings()) verdict += fmt::format("warning: {}\n", w);
-    program->Release();
   } else {
-    FillFromWalk(*pf, table);
-    verdict = RejectionText(*pf, program.status());
+    FillFromWalk(pf, table);
+    verdict = RejectionText(pf, program.status());
     code = kExitRejected;
   }
-  out << OrbLine(pf->orb) << '\n' << table.Render() << verdict;
+  out << OrbLine(pf.orb) << '\n' << table.Render() << verdict;
   return code;
 }
 

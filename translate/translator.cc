@@ -451,13 +451,16 @@ uint8_t* Program::StreamPtr(uint32_t off, uint32_t* contiguous) {
   return arena_->PageData(pages_[meta_pages_ + off / kPage]) + off % kPage;
 }
 
-absl::StatusOr<uint64_t> Program::GuestCpa(uint64_t host_cpa) const {
+const ChainInfo* Program::ChainOfHostCpa(uint64_t host_cpa) const {
   for (const ChainInfo& ch : chains_) {
     // On successful execution the CPA points just past the chain's last CCW.
-    if (IsCpaWithinRange(host_cpa, ch.host_iova, uint64_t(ch.len) + 1)) {
-      return ch.guest_addr + (host_cpa - ch.host_iova);
-    }
+    if (IsCpaWithinRange(host_cpa, ch.host_iova, uint64_t(ch.len) + 1)) return &ch;
   }
+  return nullptr;
+}
+
+absl::StatusOr<uint64_t> Program::GuestCpa(uint64_t host_cpa) const {
+  if (const ChainInfo* ch = ChainOfHostCpa(host_cpa)) return ch->guest_addr + (host_cpa - ch->host_iova);
   return absl::OutOfRangeError(
       absl::StrFormat("SCSW CPA 0x%x designates no CCW of this channel program", host_cpa));
 }
@@ -496,27 +499,20 @@ absl::StatusOr<Completion> Program::Complete(const Scsw& scsw, GuestMemory& gues
   absl::Cleanup release = [this] { Release(); };
   Completion out;
   out.scsw = scsw;
-  auto mapped = GuestCpa(scsw.cpa);
+  const ChainInfo* cpa_chain = ChainOfHostCpa(scsw.cpa);
   const bool designates_ccw = (scsw.fctl & scsw_fctl::kStart) != 0 && (scsw.fctl & scsw_fctl::kClear) == 0 &&
                               (scsw.stctl & (scsw_stctl::kPrimary | scsw_stctl::kAlert | scsw_stctl::kIntermediate)) != 0 &&
                               scsw.cc == 0;
-  if (!designates_ccw) {
-    if (mapped.ok()) out.scsw.cpa = static_cast<uint32_t>(*mapped);
-    return out;
+  if (cpa_chain != nullptr) {
+    out.scsw.cpa = static_cast<uint32_t>(cpa_chain->guest_addr + (scsw.cpa - cpa_chain->host_iova));
   }
-  if (!mapped.ok()) return mapped.status();
-  out.scsw.cpa = static_cast<uint32_t>(*mapped);
+  if (!designates_ccw) return out;
+  if (cpa_chain == nullptr) return GuestCpa(scsw.cpa).status();
 
-  // The chain the CPA is in, and the CCW before it: the last one executed.
-  int last = -1;
-  for (const ChainInfo& ch : chains_) {
-    if (IsCpaWithinRange(scsw.cpa, ch.host_iova, uint64_t(ch.len) + 1)) {
-      const int k = static_cast<int>((scsw.cpa - ch.host_iova) / kCcwSize);
-      if (k >= 1) last = ch.first_index + k - 1;
-      break;
-    }
-  }
-  if (last < 0) return out;  // the CPA designates a chain's first CCW: none executed
+  // The CCW before the one the CPA designates is the last one executed.
+  const int k = static_cast<int>((scsw.cpa - cpa_chain->host_iova) / kCcwSize);
+  if (k < 1) return out;  // the CPA designates a chain's first CCW: none executed
+  const int last = cpa_chain->first_index + k - 1;
   out.last_ccw = CcwLocation{ccws_[last].guest_addr, last};
   if (scsw.count > ccws_[last].guest.count) {
     return absl::DataLossError(absl::StrFormat(

@@ -149,6 +149,8 @@ class Program {
   absl::Status CopyStreamToGuest(uint32_t off, const Fragment* frags, uint32_t nfrags, uint32_t skip,
                                  uint32_t len, GuestMemory& guest);
   uint8_t* StreamPtr(uint32_t off, uint32_t* contiguous);
+  // The chain an arena CCW address is within or one past the end of, or null.
+  const ChainInfo* ChainOfHostCpa(uint64_t host_cpa) const;
 
   DmaArena* arena_ = nullptr;
   PageList pages_;
