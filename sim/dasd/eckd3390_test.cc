@@ -1,0 +1,3 @@
+#include "sim/dasd/eckd3390.h"
+#include <gtest/gtest.h>
+TEST(Placeholder, X) {}
