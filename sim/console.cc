@@ -1,0 +1,137 @@
+// The 3215-like console. See console.h.
+#include "sim/console.h"
+
+#include <algorithm>
+#include <array>
+#include <iterator>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ccwpass::sim {
+namespace {
+
+// Code page 037: the Latin-1 byte of each EBCDIC byte (IBM CCSID 37).
+constexpr std::array<uint8_t, 256> kCp037ToLatin1 = {
+    0x00, 0x01, 0x02, 0x03, 0x9c, 0x09, 0x86, 0x7f, 0x97, 0x8d, 0x8e, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+    0x10, 0x11, 0x12, 0x13, 0x9d, 0x85, 0x08, 0x87, 0x18, 0x19, 0x92, 0x8f, 0x1c, 0x1d, 0x1e, 0x1f,
+    0x80, 0x81, 0x82, 0x83, 0x84, 0x0a, 0x17, 0x1b, 0x88, 0x89, 0x8a, 0x8b, 0x8c, 0x05, 0x06, 0x07,
+    0x90, 0x91, 0x16, 0x93, 0x94, 0x95, 0x96, 0x04, 0x98, 0x99, 0x9a, 0x9b, 0x14, 0x15, 0x9e, 0x1a,
+    0x20, 0xa0, 0xe2, 0xe4, 0xe0, 0xe1, 0xe3, 0xe5, 0xe7, 0xf1, 0xa2, 0x2e, 0x3c, 0x28, 0x2b, 0x7c,
+    0x26, 0xe9, 0xea, 0xeb, 0xe8, 0xed, 0xee, 0xef, 0xec, 0xdf, 0x21, 0x24, 0x2a, 0x29, 0x3b, 0xac,
+    0x2d, 0x2f, 0xc2, 0xc4, 0xc0, 0xc1, 0xc3, 0xc5, 0xc7, 0xd1, 0xa6, 0x2c, 0x25, 0x5f, 0x3e, 0x3f,
+    0xf8, 0xc9, 0xca, 0xcb, 0xc8, 0xcd, 0xce, 0xcf, 0xcc, 0x60, 0x3a, 0x23, 0x40, 0x27, 0x3d, 0x22,
+    0xd8, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0xab, 0xbb, 0xf0, 0xfd, 0xfe, 0xb1,
+    0xb0, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f, 0x70, 0x71, 0x72, 0xaa, 0xba, 0xe6, 0xb8, 0xc6, 0xa4,
+    0xb5, 0x7e, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a, 0xa1, 0xbf, 0xd0, 0xdd, 0xde, 0xae,
+    0x5e, 0xa3, 0xa5, 0xb7, 0xa9, 0xa7, 0xb6, 0xbc, 0xbd, 0xbe, 0x5b, 0x5d, 0xaf, 0xa8, 0xb4, 0xd7,
+    0x7b, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0xad, 0xf4, 0xf6, 0xf2, 0xf3, 0xf5,
+    0x7d, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f, 0x50, 0x51, 0x52, 0xb9, 0xfb, 0xfc, 0xf9, 0xfa, 0xff,
+    0x5c, 0xf7, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58, 0x59, 0x5a, 0xb2, 0xd4, 0xd6, 0xd2, 0xd3, 0xd5,
+    0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0xb3, 0xdb, 0xdc, 0xd9, 0xda, 0x9f,
+};
+
+constexpr std::array<uint8_t, 256> Invert(const std::array<uint8_t, 256>& table) {
+  std::array<uint8_t, 256> out{};
+  for (size_t i = 0; i < table.size(); ++i) out[table[i]] = static_cast<uint8_t>(i);
+  return out;
+}
+constexpr std::array<uint8_t, 256> kLatin1ToCp037 = Invert(kCp037ToLatin1);
+
+constexpr uint8_t kEbcdicNl = 0x15;
+constexpr uint8_t kEbcdicLf = 0x25;
+
+// SENSE ID data: FF, CU type 3215, CU model 00, device type 0000, device model 00.
+constexpr uint8_t kSenseId[] = {0xFF, 0x32, 0x15, 0x00, 0x00, 0x00, 0x00};
+
+constexpr uint8_t kNormalEnd = kDevChannelEnd | kDevDeviceEnd;
+
+// The ASCII that output() shows for one EBCDIC byte.
+char ShownAscii(uint8_t ebcdic) {
+  if (ebcdic == kEbcdicNl || ebcdic == kEbcdicLf) return '\n';
+  const uint8_t c = kCp037ToLatin1[ebcdic];
+  if ((c >= 0x20 && c < 0x7f) || c == '\t') return static_cast<char>(c);
+  return '.';
+}
+
+}  // namespace
+
+uint8_t EbcdicToLatin1(uint8_t ebcdic) { return kCp037ToLatin1[ebcdic]; }
+uint8_t Latin1ToEbcdic(uint8_t latin1) { return kLatin1ToCp037[latin1]; }
+
+Console::Console(std::vector<std::string> input)
+    : input_(std::make_move_iterator(input.begin()), std::make_move_iterator(input.end())) {}
+
+DeviceIdentity Console::identity() const {
+  return DeviceIdentity{.cu_type = 0x3215, .cu_model = 0x00, .dev_type = 0x0000, .dev_model = 0x00};
+}
+
+std::string Console::Describe() const { return "3215 console"; }
+
+CommandResult Console::Execute(const Command& cmd, absl::Span<uint8_t> data) {
+  absl::MutexLock lock(&mu_);
+  const size_t room = std::min<size_t>(cmd.count, data.size());
+  switch (cmd.code) {
+    case kConsoleWrite:
+    case kConsoleWriteAcr: {
+      for (size_t i = 0; i < room; ++i) {
+        output_ebcdic_.push_back(data[i]);
+        output_.push_back(ShownAscii(data[i]));
+      }
+      if (cmd.code == kConsoleWriteAcr) output_.push_back('\n');
+      return {.status = kNormalEnd, .length = cmd.count};
+    }
+    case kConsoleRead: {
+      if (input_.empty()) return {.status = kNormalEnd | kDevUnitException, .length = 0};
+      const std::string line = std::move(input_.front());
+      input_.pop_front();
+      const size_t n = std::min(room, line.size());
+      for (size_t i = 0; i < n; ++i) data[i] = Latin1ToEbcdic(static_cast<uint8_t>(line[i]));
+      return {.status = kNormalEnd, .length = static_cast<uint32_t>(line.size())};
+    }
+    case kConsoleNoop:
+    case kConsoleControl:
+      return {.status = kNormalEnd, .length = 0};
+    case kConsoleSense: {
+      if (room > 0) data[0] = sense_;
+      sense_ = 0;
+      return {.status = kNormalEnd, .length = 1};
+    }
+    case kConsoleSenseId: {
+      std::copy_n(kSenseId, std::min(room, sizeof(kSenseId)), data.begin());
+      return {.status = kNormalEnd, .length = sizeof(kSenseId)};
+    }
+    default:
+      sense_ = kSenseCommandReject;
+      return {.status = kNormalEnd | kDevUnitCheck, .length = 0};
+  }
+}
+
+std::vector<uint8_t> Console::Sense() const {
+  absl::MutexLock lock(&mu_);
+  return {sense_};
+}
+
+void Console::TypeLine(std::string line) {
+  absl::MutexLock lock(&mu_);
+  input_.push_back(std::move(line));
+}
+
+size_t Console::pending_input() const {
+  absl::MutexLock lock(&mu_);
+  return input_.size();
+}
+
+std::string Console::output() const {
+  absl::MutexLock lock(&mu_);
+  return output_;
+}
+
+std::vector<uint8_t> Console::output_ebcdic() const {
+  absl::MutexLock lock(&mu_);
+  return output_ebcdic_;
+}
+
+}  // namespace ccwpass::sim
