@@ -61,7 +61,7 @@ std::string Dasdinit(const std::string& args) {
   return dir + "/" + file;
 }
 
-std::vector<StepResult> Run(Device& device, const std::vector<Step>& steps) {
+std::vector<StepResult> RunChain(Device& device, const std::vector<Step>& steps) {
   std::vector<StepResult> results;
   device.BeginChain();
   size_t i = 0;

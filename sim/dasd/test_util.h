@@ -21,7 +21,7 @@ std::string Dasdinit(const std::string& args);
 // Runs a shell command, returns its exit status and stdout.
 int RunCommand(const std::string& command, std::string* output);
 
-// One CCW for Run(): a command (or a TIC when code == 0x08: `tic_to` is the
+// One CCW for RunChain(): a command (or a TIC when code == 0x08: `tic_to` is the
 // index of the target step). Write-type commands send `data` (padded or cut to
 // `count`); read-type commands receive into a buffer of `count` bytes.
 struct Step {
@@ -43,7 +43,7 @@ struct StepResult {
 // (first_in_chain on the first), skip the next step on status modifier, follow
 // TICs, stop after a step without chaining or with unit check / exception, then
 // EndChain. Returns one StepResult per executed command. At most 10000 commands.
-std::vector<StepResult> Run(Device& device, const std::vector<Step>& steps);
+std::vector<StepResult> RunChain(Device& device, const std::vector<Step>& steps);
 
 // DEFINE EXTENT parameters (16 bytes): mask, global attributes, extent begin
 // and end (cylinder, head); block size 0.
