@@ -412,6 +412,13 @@ bool Eckd3390::LoadTrack(uint32_t cyl, uint32_t head, CommandResult* fail) {
   return true;
 }
 
+bool Eckd3390::EnsureTrack(CommandResult* fail) {
+  if (track_valid_) return true;
+  if (!LoadTrack(cur_cyl_, cur_head_, fail)) return false;
+  chain_.orient = Orient::kIndex;  // the layout may have changed
+  return true;
+}
+
 bool Eckd3390::MultitrackAdvance(bool in_domain, CommandResult* fail) {
   if (!in_domain && (chain_.file_mask & kMaskSeekControl) == kMaskInhibitSeek) {
     *fail = UnitCheck(0, sense::kFileProtected, 0);
@@ -735,7 +742,7 @@ CommandResult Eckd3390::SearchIdEqual(const Command& c, absl::Span<uint8_t> d) {
   // Rule: outside a domain the 3990 needs a SEEK, LOCATE RECORD or READ IPL first.
   if (!chain_.positioned) return Reject(sense::kMsgInvalidSequence);
   CommandResult fail;
-  if (!track_valid_ && !LoadTrack(cur_cyl_, cur_head_, &fail)) return fail;
+  if (!EnsureTrack(&fail)) return fail;
   if (!NextCount(c.code, false, &fail)) return fail;
   const uint8_t* count_field = track_.data() + layout_.records[chain_.rec].offset;
   const size_t n = std::min(d.size(), kSearchArgSize);
@@ -748,10 +755,7 @@ CommandResult Eckd3390::ReadRecord(const Command& c, absl::Span<uint8_t> data) {
   const bool in_domain = chain_.lr_count > 0;
   if (!in_domain && !chain_.positioned) return Reject(sense::kMsgInvalidSequence);
   CommandResult fail;
-  if (!track_valid_) {
-    if (!LoadTrack(cur_cyl_, cur_head_, &fail)) return fail;
-    chain_.orient = Orient::kIndex;
-  }
+  if (!EnsureTrack(&fail)) return fail;
   const uint8_t base = c.code & 0x7F;
   bool need_count = true;
   if (base == cmd::kReadData) {
@@ -794,7 +798,7 @@ CommandResult Eckd3390::ReadHomeAddressOrR0(const Command& c, absl::Span<uint8_t
   const bool in_domain = chain_.lr_count > 0;
   if (!in_domain && !chain_.positioned) return Reject(sense::kMsgInvalidSequence);
   CommandResult fail;
-  if (!LoadTrack(cur_cyl_, cur_head_, &fail)) return fail;
+  if (!EnsureTrack(&fail)) return fail;
   chain_.index_passed = false;
   if ((c.code & 0x7F) == cmd::kReadHomeAddress) {
     CopyOut(data, track_.data(), kHomeAddressSize);
@@ -815,7 +819,7 @@ CommandResult Eckd3390::ReadHomeAddressOrR0(const Command& c, absl::Span<uint8_t
 CommandResult Eckd3390::ReadMultipleCkd(const Command& c, absl::Span<uint8_t> data) {
   if (!chain_.positioned) return Reject(sense::kMsgInvalidSequence);
   CommandResult fail;
-  if (!LoadTrack(cur_cyl_, cur_head_, &fail)) return fail;
+  if (!EnsureTrack(&fail)) return fail;
   uint32_t length = 0;
   for (const RecordRef& rec : layout_.records) {
     if (rec.count.record == 0) continue;
@@ -835,7 +839,7 @@ CommandResult Eckd3390::ReadTrack(const Command& c, absl::Span<uint8_t> data) {
   if (chain_.lr_count == 0) return Reject(sense::kMsgInvalidSequence);
   CommandResult fail;
   if (chain_.lr_tracks_done > 0 && !MultitrackAdvance(true, &fail)) return fail;
-  if (!LoadTrack(cur_cyl_, cur_head_, &fail)) return fail;
+  if (!EnsureTrack(&fail)) return fail;
   ++chain_.lr_tracks_done;
   // The whole track: every record from R0 to the end-of-track marker.
   const uint32_t begin = layout_.records.empty() ? layout_.eot_offset : layout_.records[0].offset;
@@ -874,10 +878,7 @@ CommandResult Eckd3390::WriteData(const Command& c, absl::Span<uint8_t> data) {
   }
   if (std::optional<CommandResult> f = CheckWrite(c.code)) return *f;
   CommandResult fail;
-  if (!track_valid_) {
-    if (!LoadTrack(cur_cyl_, cur_head_, &fail)) return fail;
-    chain_.orient = Orient::kIndex;
-  }
+  if (!EnsureTrack(&fail)) return fail;
   const bool at_record = base == cmd::kWriteData
                              ? chain_.orient == Orient::kCount || chain_.orient == Orient::kKey
                              : chain_.orient == Orient::kCount;
@@ -910,9 +911,8 @@ CommandResult Eckd3390::FormatWrite(const Command& c, absl::Span<uint8_t> data) 
     if (layout_.records.empty()) return UnitCheck(0, sense::kNoRecordFound, 0);
     chain_.rec = 0;
     chain_.orient = Orient::kData;
-  } else if (!track_valid_) {
-    if (!LoadTrack(cur_cyl_, cur_head_, &fail)) return fail;
-    chain_.orient = Orient::kIndex;
+  } else if (!EnsureTrack(&fail)) {
+    return fail;
   }
   const CountField count = CountField::Decode(data);
   const uint32_t length = kCountSize + count.key_length + count.data_length;

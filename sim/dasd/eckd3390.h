@@ -238,6 +238,8 @@ class Eckd3390 final : public Device {
 
   // Track access. On failure these return false with *fail holding the unit check.
   bool LoadTrack(uint32_t cyl, uint32_t head, CommandResult* fail);
+  // Reloads the current track if a failed write dropped it (orientation: index).
+  bool EnsureTrack(CommandResult* fail);
   bool MultitrackAdvance(bool in_domain, CommandResult* fail);
   bool NextCount(uint8_t code, bool in_domain, CommandResult* fail);
   bool WriteBytes(uint32_t offset, absl::Span<const uint8_t> bytes, CommandResult* fail);

@@ -91,55 +91,46 @@ std::vector<StepResult> RunChain(Device& device, const std::vector<Step>& steps)
   return results;
 }
 
+namespace {
+void AppendBe16(std::vector<uint8_t>& v, uint16_t x) {
+  v.push_back(static_cast<uint8_t>(x >> 8));
+  v.push_back(static_cast<uint8_t>(x));
+}
+}  // namespace
+
 std::vector<uint8_t> DefineExtentData(uint8_t mask, uint8_t global, uint16_t begin_cyl,
                                       uint16_t begin_head, uint16_t end_cyl, uint16_t end_head) {
-  return {mask,
-          global,
-          0,
-          0,
-          0,
-          0,
-          0,
-          0,
-          static_cast<uint8_t>(begin_cyl >> 8),
-          static_cast<uint8_t>(begin_cyl),
-          static_cast<uint8_t>(begin_head >> 8),
-          static_cast<uint8_t>(begin_head),
-          static_cast<uint8_t>(end_cyl >> 8),
-          static_cast<uint8_t>(end_cyl),
-          static_cast<uint8_t>(end_head >> 8),
-          static_cast<uint8_t>(end_head)};
+  std::vector<uint8_t> d = {mask, global, 0, 0, 0, 0, 0, 0};
+  for (uint16_t x : {begin_cyl, begin_head, end_cyl, end_head}) AppendBe16(d, x);
+  return d;
+}
+
+std::vector<uint8_t> Cchhr(uint16_t cyl, uint16_t head, uint8_t record) {
+  std::vector<uint8_t> d;
+  AppendBe16(d, cyl);
+  AppendBe16(d, head);
+  d.push_back(record);
+  return d;
+}
+
+std::vector<uint8_t> Bbcchh(uint16_t cyl, uint16_t head) {
+  std::vector<uint8_t> d = {0, 0};
+  AppendBe16(d, cyl);
+  AppendBe16(d, head);
+  return d;
 }
 
 std::vector<uint8_t> LocateRecordData(uint8_t operation, uint8_t aux, uint8_t count,
                                       uint16_t cyl, uint16_t head, uint8_t record,
                                       uint8_t sector, uint16_t tlf) {
-  return {operation,
-          aux,
-          0,
-          count,
-          static_cast<uint8_t>(cyl >> 8),
-          static_cast<uint8_t>(cyl),
-          static_cast<uint8_t>(head >> 8),
-          static_cast<uint8_t>(head),
-          static_cast<uint8_t>(cyl >> 8),
-          static_cast<uint8_t>(cyl),
-          static_cast<uint8_t>(head >> 8),
-          static_cast<uint8_t>(head),
-          record,
-          sector,
-          static_cast<uint8_t>(tlf >> 8),
-          static_cast<uint8_t>(tlf)};
-}
-
-std::vector<uint8_t> Cchhr(uint16_t cyl, uint16_t head, uint8_t record) {
-  return {static_cast<uint8_t>(cyl >> 8), static_cast<uint8_t>(cyl),
-          static_cast<uint8_t>(head >> 8), static_cast<uint8_t>(head), record};
-}
-
-std::vector<uint8_t> Bbcchh(uint16_t cyl, uint16_t head) {
-  return {0, 0, static_cast<uint8_t>(cyl >> 8), static_cast<uint8_t>(cyl),
-          static_cast<uint8_t>(head >> 8), static_cast<uint8_t>(head)};
+  std::vector<uint8_t> d = {operation, aux, 0, count};
+  AppendBe16(d, cyl);
+  AppendBe16(d, head);
+  std::vector<uint8_t> search = Cchhr(cyl, head, record);
+  d.insert(d.end(), search.begin(), search.end());
+  d.push_back(sector);
+  AppendBe16(d, tlf);
+  return d;
 }
 
 std::vector<uint8_t> ReadFileBytes(const std::string& path, uint64_t offset, size_t length) {
