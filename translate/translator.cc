@@ -465,6 +465,18 @@ absl::StatusOr<uint64_t> Program::GuestCpa(uint64_t host_cpa) const {
       absl::StrFormat("SCSW CPA 0x%x designates no CCW of this channel program", host_cpa));
 }
 
+bool Program::UsesGuestRange(uint64_t addr, uint64_t len) const {
+  if (!active() || len == 0) return false;
+  auto hits = [&](uint64_t a, uint64_t n) { return a < addr + len && addr < a + n; };
+  for (const ChainInfo& c : chains_) {
+    if (hits(c.guest_addr, uint64_t{8} * c.len)) return true;
+  }
+  for (const Fragment& f : frags_) {
+    if (hits(f.guest_addr, f.len)) return true;
+  }
+  return false;
+}
+
 absl::Status Program::CopyStreamToGuest(uint32_t off, const Fragment* frags, uint32_t nfrags,
                                         uint32_t skip, uint32_t len, GuestMemory& guest) {
   // Bytes [skip, skip + len) of the buffer at stream offset `off`, whose client

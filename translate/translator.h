@@ -134,6 +134,12 @@ class Program {
   // CCW's count; a guest write error (kOutOfRange) if `guest` shrank.
   absl::StatusOr<Completion> Complete(const Scsw& scsw, GuestMemory& guest);
 
+  // True when the program, while active, uses any byte of the client's
+  // [addr, addr + len): one of its CCWs or data buffers (the IDALs it read are
+  // copied and not counted). The kernel's cp_iova_pinned(): unmapping DMA that
+  // a pending program uses resets the device (drivers/s390/cio/vfio_ccw_cp.c).
+  bool UsesGuestRange(uint64_t addr, uint64_t len) const;
+
   // Returns the arena pages without copying anything back (a program that was
   // never started, or one abandoned after a clear).
   void Release();
