@@ -246,8 +246,7 @@ Eckd3390::Eckd3390(std::unique_ptr<CkdImage> image, const ModelInfo& model, cons
       model_(model),
       cu_(cu),
       options_(options),
-      read_only_(options.read_only || image_->read_only()),
-      track_(image_->track_size()) {}
+      read_only_(options.read_only || image_->read_only()) {}
 
 DeviceIdentity Eckd3390::identity() const {
   return DeviceIdentity{kCuType, cu_.model, kDevType, model_.model_byte};
@@ -398,6 +397,7 @@ bool Eckd3390::LoadTrack(uint32_t cyl, uint32_t head, CommandResult* fail) {
   track_valid_ = false;
   cur_cyl_ = cyl;
   cur_head_ = head;
+  track_.resize(image_->track_size());  // allocated on first use: idle devices stay small
   if (absl::Status s = image_->ReadTrack(cyl, head, absl::MakeSpan(track_)); !s.ok()) {
     *fail = UnitCheck(sense::kEquipmentCheck, 0, sense::kMsgEquipment);
     return false;
