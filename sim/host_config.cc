@@ -26,6 +26,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "agent/busid.h"
+#include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
 
 namespace ccwpass::sim {
@@ -118,6 +119,22 @@ const Field* Find(const std::vector<Field>& fields, std::string_view key) {
   }
   return nullptr;
 }
+
+// Records where each document starts; ignores the rest.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> marks;
+
+  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
 
 // Where one subchannel entry of the file went.
 struct Entry {
@@ -775,21 +792,37 @@ absl::Status Parser::CheckDuplicates(const std::vector<Entry>& entries,
 
 absl::StatusOr<HostConfig> Parser::Parse(std::string_view text) {
   chp_index_.fill(-1);
-  std::vector<Yaml> docs;
+  // How many documents, by a bounded walk over the parser's events: yaml-cpp
+  // 0.7's LoadAll never returns on some inputs (",s": the parser makes no
+  // progress and hands out the same empty document forever, growing memory).
+  DocumentStarts starts;
   try {
-    docs = YAML::LoadAll(std::string(text));
+    std::istringstream in{std::string(text)};
+    YAML::Parser parser(in);
+    while (starts.marks.size() < 2 && parser.HandleNextDocument(starts)) {
+    }
   } catch (const YAML::Exception& e) {
     return Err(e.mark, kTopLevel, absl::StrCat("YAML syntax error: ", e.msg));
   }
-  if (docs.size() > 1) {
-    return Err(docs[1].Mark(), kTopLevel,
-               absl::StrFormat("a host description is one YAML document, found %d", docs.size()));
+  if (starts.marks.size() == 2) {
+    const YAML::Mark& second = starts.marks[1];
+    if (second.pos == starts.marks[0].pos) {
+      const size_t at = static_cast<size_t>(std::max(second.pos, 0));
+      return Err(second, kTopLevel,
+                 absl::StrFormat("YAML syntax error: unexpected %s",
+                                 at < text.size() ? CharText(text[at]) : std::string("end of input")));
+    }
+    return Err(second, kTopLevel, "a host description is one YAML document, found a second one");
   }
-  if (docs.empty() || docs[0].IsNull()) {
-    return Err(YAML::Mark(), kTopLevel,
-               "empty document: expected a mapping with keys channel_paths, subchannels");
+  Yaml doc;
+  try {
+    doc = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return Err(e.mark, kTopLevel, absl::StrCat("YAML syntax error: ", e.msg));
   }
-  const Yaml& doc = docs[0];
+  if (doc.IsNull()) {
+    return Err(YAML::Mark(), kTopLevel, "empty document: expected a mapping with keys channel_paths, subchannels");
+  }
   HostConfig config;
   try {
     auto fields = Fields(doc, kTopLevel, {"channel_paths", "subchannels"});

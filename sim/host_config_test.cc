@@ -367,7 +367,10 @@ const ErrorCase kErrorCases[] = {
     {"EmptyDocument", "", "host.yaml:1:1: (top level): empty document: expected a mapping with keys channel_paths, "
                           "subchannels"},
     {"TwoDocuments", "subchannels: []\n---\nsubchannels: []\n",
-     "(top level): a host description is one YAML document, found 2", false},
+     "host.yaml:2:1: (top level): a host description is one YAML document, found a second one"},
+    // yaml-cpp's LoadAll never returns on this one (the fuzzer found it).
+    {"StuckParser", ",s", "host.yaml:1:1: (top level): YAML syntax error: unexpected ','"},
+    {"TrailingComma", "subchannels: []\n,", "host.yaml:2:1: (top level): YAML syntax error: end of map not found"},
     {"TopLevelNotMap", "- 1\n",
      "host.yaml:1:1: (top level): expected a mapping with keys channel_paths, subchannels; got a sequence"},
     {"UnknownTopKey", "subchanels: []\n",
