@@ -275,6 +275,7 @@ void ChannelSubsystem::Enqueue(WorkItem w) {
     ready_.push_back(w);
   } else {
     timed_.push(w);
+    ++timed_pushes_;
   }
 }
 
@@ -291,7 +292,10 @@ void ChannelSubsystem::Run() {
           timed_.pop();
         }
         if (!ready_.empty()) break;
-        auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(q_mu_) { return stop_ || !ready_.empty(); };
+        const uint64_t pushes = timed_pushes_;
+        auto wake = [this, pushes]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(q_mu_) {
+          return stop_ || !ready_.empty() || timed_pushes_ != pushes;
+        };
         if (timed_.empty()) {
           q_mu_.Await(absl::Condition(&wake));
         } else {

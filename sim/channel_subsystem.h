@@ -162,6 +162,7 @@ class ChannelSubsystem {
   absl::Mutex q_mu_;
   std::priority_queue<WorkItem, std::vector<WorkItem>, std::greater<WorkItem>> timed_ ABSL_GUARDED_BY(q_mu_);
   std::vector<WorkItem> ready_ ABSL_GUARDED_BY(q_mu_);
+  uint64_t timed_pushes_ ABSL_GUARDED_BY(q_mu_) = 0;  // wakes the thread for an earlier deadline
   bool stop_ ABSL_GUARDED_BY(q_mu_) = false;
   std::thread thread_;
 

@@ -278,7 +278,9 @@ void VfioCcwDevice::NotOperational() {
 
 void VfioCcwDevice::Operational() {
   absl::MutexLock l(&mu_);
-  if (state_ == CcwState::kNotOper) state_ = CcwState::kStandby;
+  if (state_ != CcwState::kNotOper) return;
+  state_ = CcwState::kStandby;
+  if (open_) Dispatch(CcwEvent::kOpen);  // the user still holds it: enable again
 }
 
 // ---- Device fd operations --------------------------------------------------
@@ -472,7 +474,7 @@ void VfioCcwDevice::Signal(int index) {
   (void)n;
 }
 
-void VfioCcwDevice::OnInterrupt() {
+void VfioCcwDevice::OnInterrupt() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   Irb irb;
   bool todo = false;
   {
@@ -483,9 +485,10 @@ void VfioCcwDevice::OnInterrupt() {
     todo = before == CcwState::kIdle || before == CcwState::kCpProcessing || before == CcwState::kCpPending;
   }
   if (!todo) return;
-  // vfio_ccw_sch_io_todo.
-  absl::MutexLock io(&io_mu_);
-  absl::MutexLock l(&mu_);
+  // vfio_ccw_sch_io_todo: the IRB goes into the region under io_mutex; the
+  // eventfd is signalled after it is released.
+  io_mu_.Lock();
+  mu_.Lock();
   Scsw& scsw = irb.scsw;
   const bool is_final = !(scsw.actl & (actl::kSubchannelActive | actl::kDeviceActive));
   bool cp_is_finished = false;
@@ -511,7 +514,14 @@ void VfioCcwDevice::OnInterrupt() {
   }
   irb.EncodeTo(std::span<uint8_t, translate::kIrbSize>(io_region_.irb_area));
   if (cp_is_finished) state_ = CcwState::kIdle;
-  Signal(VFIO_CCW_IO_IRQ_INDEX);
+  const int trigger = trigger_[VFIO_CCW_IO_IRQ_INDEX];
+  mu_.Unlock();
+  io_mu_.Unlock();
+  if (trigger >= 0) {
+    const uint64_t one = 1;
+    ssize_t n = ::write(trigger, &one, sizeof one);
+    (void)n;
+  }
 }
 
 void VfioCcwDevice::QueueCrw(const translate::Crw& crw) {

@@ -82,7 +82,8 @@ class VfioCcwDevice {
   void Close();
   // NOT_OPER event: the subchannel is gone or its device is not operational.
   void NotOperational();
-  // The device is operational again: NOT_OPER → STANDBY (reset or reopen).
+  // The device is operational again: NOT_OPER → STANDBY, and on to IDLE when
+  // the user has it open.
   void Operational();
 
   // ---- The VFIO device fd's operations (see agent/vfio/vfio_ops.h).

@@ -123,7 +123,8 @@ bool SimClient::WaitIrq(int index, absl::Duration timeout) {
 
 absl::StatusOr<translate::Irb> SimClient::ReadIrb() {
   translate::CcwIoRegion r;
-  const ssize_t n = k_->Pread(device_, &r, sizeof r, offsets_[0]);
+  ssize_t n = -EAGAIN;
+  for (int i = 0; i < 1000 && n == -EAGAIN; ++i) n = k_->Pread(device_, &r, sizeof r, offsets_[0]);
   if (n != sizeof r) return absl::InternalError(absl::StrCat("read io region: ", n));
   return translate::Irb::Decode(std::span<const uint8_t, translate::kIrbSize>(r.irb_area));
 }
