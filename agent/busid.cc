@@ -1,6 +1,11 @@
 #include "agent/busid.h"
 
+#include <algorithm>
+
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -9,27 +14,15 @@ namespace {
 
 constexpr std::string_view kExpected = "expected 0.<ssid>.<4 hex digits>, like 0.0.0100";
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+// The text as it appears in messages: quoted, cut short, C-escaped.
+std::string Quoted(std::string_view text) {
+  const std::string_view shown = text.substr(0, 32);
+  return absl::StrCat("\"", absl::CHexEscape(absl::string_view(shown.data(), shown.size())),
+                      text.size() > shown.size() ? "..." : "", "\"");
 }
 
-// The text as it appears in messages: quoted, cut short, unprintables escaped.
-std::string Quoted(std::string_view text) {
-  std::string out = "\"";
-  for (size_t i = 0; i < text.size() && i < 32; ++i) {
-    const auto u = static_cast<unsigned char>(text[i]);
-    if (u >= 0x20 && u < 0x7f && u != '"' && u != '\\') {
-      out.push_back(text[i]);
-    } else {
-      absl::StrAppendFormat(&out, "\\x%02x", u);
-    }
-  }
-  if (text.size() > 32) out += "...";
-  out += "\"";
-  return out;
+bool IsHex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return absl::ascii_isxdigit(static_cast<unsigned char>(c)); });
 }
 
 // Abseil here is built with its own absl::string_view (ABSL_OPTION_USE_STD_STRING_VIEW 0),
@@ -54,22 +47,20 @@ absl::StatusOr<std::pair<uint8_t, uint16_t>> ParseBusId(std::string_view text) {
   const std::string_view ssid = text.substr(first + 1, second - first - 1);
   const std::string_view number = text.substr(second + 1);
   if (css != "0") return Bad(text, "the first field (channel-subsystem ID) must be 0");
-  if (ssid.size() != 1 || HexDigit(ssid[0]) < 0) {
+  int set = 0;
+  if (ssid.size() != 1 || !IsHex(ssid) || !absl::SimpleHexAtoi(absl::string_view(ssid.data(), 1), &set)) {
     return Bad(text, "the subchannel-set ID must be one hex digit");
   }
-  const int set = HexDigit(ssid[0]);
   if (set > kMaxSsid) {
     return absl::InvalidArgumentError(
         absl::StrFormat("%s: subchannel-set ID %x is out of range 0..%d", Quoted(text), set, kMaxSsid));
   }
-  if (number.size() != 4) return Bad(text, "the device or subchannel number must be 4 hex digits");
-  uint16_t value = 0;
-  for (char c : number) {
-    const int d = HexDigit(c);
-    if (d < 0) return Bad(text, "the device or subchannel number must be 4 hex digits");
-    value = static_cast<uint16_t>((value << 4) | d);
+  uint32_t value = 0;
+  if (number.size() != 4 || !IsHex(number) ||
+      !absl::SimpleHexAtoi(absl::string_view(number.data(), number.size()), &value)) {
+    return Bad(text, "the device or subchannel number must be 4 hex digits");
   }
-  return std::make_pair(static_cast<uint8_t>(set), value);
+  return std::make_pair(static_cast<uint8_t>(set), static_cast<uint16_t>(value));
 }
 
 }  // namespace ccwpass

@@ -60,7 +60,7 @@ TEST(BusIdTest, RejectsWithTheReason) {
   EXPECT_THAT(ParseBusId("0.0.0.0100"), StatusIs(kInvalid, HasSubstr("not three fields")));
   EXPECT_THAT(ParseBusId(""), StatusIs(kInvalid, HasSubstr("\"\": not three fields")));
   EXPECT_THAT(ParseBusId(" 0.0.0100"), StatusIs(kInvalid, HasSubstr("must be 0")));
-  EXPECT_THAT(ParseBusId("0.0.0100\n"), StatusIs(kInvalid, HasSubstr("\"0.0.0100\\x0a\"")));
+  EXPECT_THAT(ParseBusId("0.0.0100\n"), StatusIs(kInvalid, HasSubstr("\"0.0.0100\\n\"")));
   EXPECT_THAT(ParseBusId("0.0.0x10"), StatusIs(kInvalid, HasSubstr("4 hex digits")));
 }
 

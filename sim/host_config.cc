@@ -13,7 +13,6 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
-#include <limits>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -22,6 +21,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -55,27 +57,17 @@ constexpr const char* kSubchannelTypeNames[] = {"io", "chsc", "message", "eadm"}
 // convert to; messages take std::string.
 std::string Str(std::string_view v) { return std::string(v); }
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+
+// Text from the input as it appears in messages: quoted, cut short, C-escaped.
+std::string Quoted(std::string_view text) {
+  const std::string_view shown = text.substr(0, 40);
+  return absl::StrCat("\"", absl::CHexEscape(absl::string_view(shown.data(), shown.size())),
+                      text.size() > shown.size() ? "..." : "", "\"");
 }
 
-// Text from the input as it appears in messages: quoted, cut short, unprintables escaped.
-std::string Quoted(std::string_view text) {
-  std::string out = "\"";
-  for (size_t i = 0; i < text.size() && i < 40; ++i) {
-    const auto u = static_cast<unsigned char>(text[i]);
-    if (u >= 0x20 && u < 0x7f && u != '"' && u != '\\') {
-      out.push_back(text[i]);
-    } else {
-      absl::StrAppendFormat(&out, "\\x%02x", u);
-    }
-  }
-  if (text.size() > 40) out += "...";
-  out += "\"";
-  return out;
+// Whether every character of `s` passes `pred` (absl::ascii_isxdigit, ...).
+bool AllOf(std::string_view s, bool (*pred)(unsigned char)) {
+  return std::all_of(s.begin(), s.end(), [pred](char c) { return pred(static_cast<unsigned char>(c)); });
 }
 
 std::string CharText(char c) {
@@ -175,6 +167,10 @@ class Parser {
   absl::StatusOr<uint64_t> Decimal(const Yaml& v, std::string_view path, uint64_t min, uint64_t max,
                                    std::string_view why) const;
   absl::StatusOr<std::vector<uint8_t>> HexBytes(const Yaml& v, std::string_view path) const;
+  // Set `out` from the field `key` of `fields` under `path`; leave it when absent.
+  absl::Status OptBool(const std::vector<Field>& fields, const char* key, std::string_view path, bool& out) const;
+  absl::Status OptHex8(const std::vector<Field>& fields, const char* key, std::string_view path,
+                       uint8_t& out) const;
 
   absl::Status ParseChannelPaths(const Yaml& v, std::vector<ChannelPathConfig>& out);
   absl::Status ParseChannelPath(const Yaml& v, const std::string& path, ChannelPathConfig& out) const;
@@ -240,13 +236,10 @@ absl::StatusOr<uint32_t> Parser::Hex(const Yaml& v, std::string_view path, int m
   std::string_view s = *t;
   if (s.size() >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s.remove_prefix(2);
   uint32_t x = 0;
-  bool ok = !s.empty() && s.size() <= static_cast<size_t>(max_digits);
-  for (size_t i = 0; ok && i < s.size(); ++i) {
-    const int d = HexDigit(s[i]);
-    ok = d >= 0;
-    x = (x << 4) | static_cast<uint32_t>(std::max(d, 0));
+  if (s.empty() || s.size() > static_cast<size_t>(max_digits) || !AllOf(s, absl::ascii_isxdigit) ||
+      !absl::SimpleHexAtoi(absl::string_view(s.data(), s.size()), &x)) {
+    return Err(v, path, absl::StrFormat("%s is not %s", Quoted(*t), expected));
   }
-  if (!ok) return Err(v, path, absl::StrFormat("%s is not %s", Quoted(*t), expected));
   return x;
 }
 
@@ -260,33 +253,17 @@ absl::StatusOr<uint64_t> Parser::Decimal(const Yaml& v, std::string_view path, u
   if (!s.empty() && s[0] == '-') {
     return Err(v, path, absl::StrFormat("%s is negative: expected a number in %s", Quoted(*t), range));
   }
-  int base = 10;
-  if (s.size() >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-    base = 16;
-    s.remove_prefix(2);
-  }
-  uint64_t x = 0;
-  bool ok = !s.empty();
-  bool overflow = false;
-  for (char c : s) {
-    const int d = base == 16 ? HexDigit(c) : (c >= '0' && c <= '9' ? c - '0' : -1);
-    if (d < 0) {
-      ok = false;
-      break;
-    }
-    if (x > (std::numeric_limits<uint64_t>::max() - static_cast<uint64_t>(d)) / static_cast<uint64_t>(base)) {
-      overflow = true;
-    } else {
-      x = x * static_cast<uint64_t>(base) + static_cast<uint64_t>(d);
-    }
-  }
-  if (!ok) {
+  const bool hex = s.size() >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+  if (hex) s.remove_prefix(2);
+  if (s.empty() || !AllOf(s, hex ? absl::ascii_isxdigit : absl::ascii_isdigit)) {
     return Err(v, path, absl::StrFormat("%s is not a number: expected decimal digits (or 0x and hex digits) in %s",
                                         Quoted(*t), range));
   }
-  if (overflow || x < min || x > max) {
-    return Err(v, path, absl::StrFormat("%s is out of range %s", Quoted(*t), range));
-  }
+  // All digits: the conversion fails only on overflow.
+  uint64_t x = 0;
+  const absl::string_view digits(s.data(), s.size());
+  const bool fits = hex ? absl::SimpleHexAtoi(digits, &x) : absl::SimpleAtoi(digits, &x);
+  if (!fits || x < min || x > max) return Err(v, path, absl::StrFormat("%s is out of range %s", Quoted(*t), range));
   return x;
 }
 
@@ -294,32 +271,45 @@ absl::StatusOr<uint64_t> Parser::Decimal(const Yaml& v, std::string_view path, u
 absl::StatusOr<std::vector<uint8_t>> Parser::HexBytes(const Yaml& v, std::string_view path) const {
   auto t = Text(v, path, "a string of hex digits (1 to 32 bytes)");
   if (!t.ok()) return t.status();
-  const std::string& s = *t;
-  std::vector<uint8_t> out;
-  int high = -1;
-  size_t digits = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
+  std::string digits;
+  for (size_t i = 0; i < t->size(); ++i) {
+    const char c = (*t)[i];
     if (c == ' ' || c == '\t') continue;
-    const int d = HexDigit(c);
-    if (d < 0) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) {
       return Err(v, path, absl::StrFormat("%s at offset %d is not a hex digit (sense bytes are pairs of 0-9, a-f, "
                                           "A-F, spaces allowed, no 0x)",
                                           CharText(c), i));
     }
-    ++digits;
-    if (high < 0) {
-      high = d;
-    } else {
-      out.push_back(static_cast<uint8_t>((high << 4) | d));
-      high = -1;
-    }
+    digits.push_back(c);
   }
-  if (high >= 0) return Err(v, path, absl::StrFormat("odd number of hex digits (%d): each byte takes two", digits));
-  if (out.empty() || out.size() > kMaxSenseBytes) {
-    return Err(v, path, absl::StrFormat("%d bytes: expected 1 to %d sense bytes", out.size(), kMaxSenseBytes));
+  if (digits.size() % 2 != 0) {
+    return Err(v, path, absl::StrFormat("odd number of hex digits (%d): each byte takes two", digits.size()));
   }
-  return out;
+  const std::string bytes = absl::HexStringToBytes(digits);
+  if (bytes.empty() || bytes.size() > kMaxSenseBytes) {
+    return Err(v, path, absl::StrFormat("%d bytes: expected 1 to %d sense bytes", bytes.size(), kMaxSenseBytes));
+  }
+  return std::vector<uint8_t>(bytes.begin(), bytes.end());
+}
+
+absl::Status Parser::OptBool(const std::vector<Field>& fields, const char* key, std::string_view path,
+                             bool& out) const {
+  const Field* f = Find(fields, key);
+  if (f == nullptr) return absl::OkStatus();
+  auto b = Bool(f->value, Child(path, key));
+  if (!b.ok()) return b.status();
+  out = *b;
+  return absl::OkStatus();
+}
+
+absl::Status Parser::OptHex8(const std::vector<Field>& fields, const char* key, std::string_view path,
+                             uint8_t& out) const {
+  const Field* f = Find(fields, key);
+  if (f == nullptr) return absl::OkStatus();
+  auto h = Hex(f->value, Child(path, key), 2);
+  if (!h.ok()) return h.status();
+  out = static_cast<uint8_t>(*h);
+  return absl::OkStatus();
 }
 
 std::string Parser::DefinedChpids() const {
@@ -343,21 +333,9 @@ absl::Status Parser::ParseChannelPath(const Yaml& v, const std::string& path, Ch
   auto c = Hex(chpid->value, Child(path, "chpid"), 2);
   if (!c.ok()) return c.status();
   out.chpid = static_cast<uint8_t>(*c);
-  if (const Field* f = Find(*fields, "type")) {
-    auto t = Hex(f->value, Child(path, "type"), 2);
-    if (!t.ok()) return t.status();
-    out.type = static_cast<uint8_t>(*t);
-  }
-  if (const Field* f = Find(*fields, "online")) {
-    auto b = Bool(f->value, Child(path, "online"));
-    if (!b.ok()) return b.status();
-    out.online = *b;
-  }
-  if (const Field* f = Find(*fields, "shared")) {
-    auto b = Bool(f->value, Child(path, "shared"));
-    if (!b.ok()) return b.status();
-    out.shared = *b;
-  }
+  if (auto s = OptHex8(*fields, "type", path, out.type); !s.ok()) return s;
+  if (auto s = OptBool(*fields, "online", path, out.online); !s.ok()) return s;
+  if (auto s = OptBool(*fields, "shared", path, out.shared); !s.ok()) return s;
   if (const Field* f = Find(*fields, "chid")) {
     auto h = Hex(f->value, Child(path, "chid"), 4);
     if (!h.ok()) return h.status();
@@ -513,16 +491,8 @@ absl::Status Parser::ParseDevice(const Yaml& v, const std::string& path, Subchan
       }
       dev.model = *m;
     }
-    if (const Field* f = Find(*fields, "cu_model")) {
-      auto m = Hex(f->value, Child(path, "cu_model"), 2);
-      if (!m.ok()) return m.status();
-      dev.cu_model = static_cast<uint8_t>(*m);
-    }
-    if (const Field* f = Find(*fields, "read_only")) {
-      auto b = Bool(f->value, Child(path, "read_only"));
-      if (!b.ok()) return b.status();
-      dev.read_only = *b;
-    }
+    if (auto s = OptHex8(*fields, "cu_model", path, dev.cu_model); !s.ok()) return s;
+    if (auto s = OptBool(*fields, "read_only", path, dev.read_only); !s.ok()) return s;
   }
   if (dev.kind == DeviceKind::kConsole) {
     if (const Field* f = Find(*fields, "input")) {
@@ -556,11 +526,7 @@ absl::Status Parser::ParseDevice(const Yaml& v, const std::string& path, Subchan
 absl::Status Parser::ParseFaults(const Yaml& v, const std::string& path, FaultConfig& out) const {
   auto fields = Fields(v, path, {"not_operational", "unit_check_sense"});
   if (!fields.ok()) return fields.status();
-  if (const Field* f = Find(*fields, "not_operational")) {
-    auto b = Bool(f->value, Child(path, "not_operational"));
-    if (!b.ok()) return b.status();
-    out.not_operational = *b;
-  }
+  if (auto s = OptBool(*fields, "not_operational", path, out.not_operational); !s.ok()) return s;
   if (const Field* f = Find(*fields, "unit_check_sense")) {
     auto bytes = HexBytes(f->value, Child(path, "unit_check_sense"));
     if (!bytes.ok()) return bytes.status();
@@ -664,19 +630,12 @@ absl::Status Parser::ParseSubchannel(const Yaml& v, size_t index, Entry& entry, 
   if (const Field* f = Find(*fields, "pom")) {
     if (auto s = ParseMask(f->value, Child(path, "pom"), listed, out.pom); !s.ok()) return s;
   }
-  if (const Field* f = Find(*fields, "qdio")) {
-    auto b = Bool(f->value, Child(path, "qdio"));
-    if (!b.ok()) return b.status();
-    out.qdio = *b;
-    if (out.qdio && out.type != 0) {
-      return Err(f->value, Child(path, "qdio"), absl::StrFormat("a %s subchannel cannot be QDIO (only type io)", type_name));
-    }
+  if (auto s = OptBool(*fields, "qdio", path, out.qdio); !s.ok()) return s;
+  if (out.qdio && out.type != 0) {
+    return Err(Find(*fields, "qdio")->value, Child(path, "qdio"),
+               absl::StrFormat("a %s subchannel cannot be QDIO (only type io)", type_name));
   }
-  if (const Field* f = Find(*fields, "concurrent_sense")) {
-    auto b = Bool(f->value, Child(path, "concurrent_sense"));
-    if (!b.ok()) return b.status();
-    out.concurrent_sense = *b;
-  }
+  if (auto s = OptBool(*fields, "concurrent_sense", path, out.concurrent_sense); !s.ok()) return s;
   if (const Field* f = Find(*fields, "latency_us")) {
     auto l = Decimal(f->value, Child(path, "latency_us"), 0, kMaxLatencyUs, " (at most 10 s)");
     if (!l.ok()) return l.status();
