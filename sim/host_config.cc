@@ -492,6 +492,11 @@ absl::Status Parser::ParseDevice(const Yaml& v, const std::string& path, Subchan
       dev.model = *m;
     }
     if (auto s = OptHex8(*fields, "cu_model", path, dev.cu_model); !s.ok()) return s;
+    if (dev.cu_model != 0xC2 && dev.cu_model != 0xE9 && dev.cu_model != 0xEC) {
+      return Err(Find(*fields, "cu_model")->value, Child(path, "cu_model"),
+                 absl::StrFormat("0x%02x is not a 3990 model the simulated DASD has (expected c2, e9 or ec)",
+                                 dev.cu_model));
+    }
     if (auto s = OptBool(*fields, "read_only", path, dev.read_only); !s.ok()) return s;
   }
   if (dev.kind == DeviceKind::kConsole) {

@@ -61,7 +61,9 @@ struct DeviceConfig {
   // "3390-1", "3390-2", "3390-3", "3390-9", "3390-27" or "3390-54"; empty: the
   // device model picks the smallest that holds the image (Dasd3390ModelFor).
   std::string model;
-  uint8_t cu_model = 0xE9;  // 3990 control-unit model byte (3990-E9, as Linux shows ESS/DS8000 DASD)
+  // 3990 control-unit model byte: 0xC2, 0xE9 or 0xEC (the ones sim/dasd implements;
+  // docs/dasd-3390.md). Default 0xE9, as Linux shows ESS/DS8000 DASD (3990/e9).
+  uint8_t cu_model = 0xE9;
   bool read_only = false;
   // console: lines the operator has typed, in order; each READ returns the next.
   // Printable ASCII only (0x20..0x7e), at most 65535 bytes a line.

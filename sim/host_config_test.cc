@@ -156,7 +156,7 @@ subchannels:
       kind: dasd3390
       image: /images/big.3390
       model: 3390-54
-      cu_model: "0xcc"
+      cu_model: "0xc2"
       read_only: true
     faults:
       not_operational: true
@@ -212,7 +212,7 @@ subchannels:
   EXPECT_EQ(s.device.image, "/images/big.3390");  // absolute: base_dir not applied
   EXPECT_EQ(s.device.cylinders, 0u);
   EXPECT_EQ(s.device.model, "3390-54");
-  EXPECT_EQ(s.device.cu_model, 0xcc);
+  EXPECT_EQ(s.device.cu_model, 0xc2);
   EXPECT_TRUE(s.device.read_only);
   EXPECT_TRUE(s.faults.not_operational);
   EXPECT_THAT(s.faults.unit_check_sense, ElementsAre(0x10, 0x00, 0xab, 0xcd));
@@ -509,6 +509,9 @@ const ErrorCase kErrorCases[] = {
      "subchannels[0].device.cylinders: only for in-memory images: an image file has its own size (leave cylinders "
      "out)",
      false},
+    {"UnknownCuModel", OneSubchannel("    devno: 0.0.0001\n    device: {kind: dasd3390, cu_model: 0x12}\n"),
+     "host.yaml:7:40: subchannels[0].device.cu_model: 0x12 is not a 3990 model the simulated DASD has (expected c2, "
+     "e9 or ec)"},
     {"UnknownModel", OneSubchannel("    devno: 0.0.0001\n    device: {kind: dasd3390, model: 3390-4}\n"),
      "subchannels[0].device.model: \"3390-4\" is not a 3390 model (expected 3390-1, 3390-2, 3390-3, 3390-9, "
      "3390-27 or 3390-54)",
