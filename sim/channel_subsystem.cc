@@ -91,7 +91,7 @@ size_t ChannelSubsystem::size() const {
 }
 
 void ChannelSubsystem::SetInterruptHandler(InterruptHandler h) {
-  absl::MutexLock l(&q_mu_);
+  absl::MutexLock l(&handler_mu_);
   handler_ = std::move(h);
 }
 
@@ -273,6 +273,7 @@ void ChannelSubsystem::Enqueue(WorkItem w) {
   absl::MutexLock l(&q_mu_);
   if (w.due <= std::chrono::steady_clock::now()) {
     ready_.push_back(w);
+    n_ready_.fetch_add(1, std::memory_order_release);
   } else {
     timed_.push(w);
     ++timed_pushes_;
@@ -280,7 +281,9 @@ void ChannelSubsystem::Enqueue(WorkItem w) {
 }
 
 void ChannelSubsystem::Run() {
+  constexpr auto kSpin = std::chrono::microseconds(50);
   std::vector<WorkItem> batch;
+  bool spin = false;
   for (;;) {
     {
       absl::MutexLock l(&q_mu_);
@@ -292,6 +295,17 @@ void ChannelSubsystem::Run() {
           timed_.pop();
         }
         if (!ready_.empty()) break;
+        if (spin) {
+          // A channel subsystem with work in flight polls a little before it
+          // sleeps: sleeping and waking cost more than a program does.
+          spin = false;
+          const auto until = std::min(now + kSpin, timed_.empty() ? now + kSpin : timed_.top().due);
+          q_mu_.Unlock();
+          while (n_ready_.load(std::memory_order_acquire) == 0 && std::chrono::steady_clock::now() < until) {
+          }
+          q_mu_.Lock();
+          continue;
+        }
         const uint64_t pushes = timed_pushes_;
         auto wake = [this, pushes]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(q_mu_) {
           return stop_ || !ready_.empty() || timed_pushes_ != pushes;
@@ -304,22 +318,20 @@ void ChannelSubsystem::Run() {
         }
       }
       batch.swap(ready_);
+      n_ready_.store(0, std::memory_order_relaxed);
     }
     for (const WorkItem& w : batch) {
       Process(w);
     }
     batch.clear();
+    spin = true;
   }
 }
 
 void ChannelSubsystem::Deliver(uint32_t index) {
   n_irq_.fetch_add(1, std::memory_order_relaxed);
-  InterruptHandler h;
-  {
-    absl::MutexLock l(&q_mu_);
-    h = handler_;
-  }
-  if (h) h(index);
+  absl::ReaderMutexLock l(&handler_mu_);
+  if (handler_) handler_(index);
 }
 
 void ChannelSubsystem::Process(const WorkItem& w) {
@@ -381,8 +393,10 @@ struct Check {
 };
 
 // Fetches and decodes the CCW at `addr`. Program check for an unreadable or
-// invalid CCW (SA22-7832 ch. 15 "Program Check").
-bool FetchCcw(const translate::GuestMemory& mem, uint64_t addr, bool fmt1, Ccw1* out) {
+// invalid CCW (SA22-7832 ch. 15 "Program Check"). For a CCW fetched for data
+// chaining (`data_chained`) the command code is ignored unless it specifies
+// TIC (SA22-7832 ch. 15 "Data Chaining").
+bool FetchCcw(const translate::GuestMemory& mem, uint64_t addr, bool fmt1, bool data_chained, Ccw1* out) {
   if ((addr & 7) != 0 || addr > 0x7FFFFFFF) return false;
   std::array<uint8_t, 8> b;
   if (!mem.Read(addr, b).ok()) return false;
@@ -396,7 +410,7 @@ bool FetchCcw(const translate::GuestMemory& mem, uint64_t addr, bool fmt1, Ccw1*
     *out = c0.ToFormat1();
     if ((out->cmd & 0x0F) != 0x08 && out->count == 0) return false;  // format 0: count zero is invalid
   }
-  if ((out->cmd & 0x0F) == 0x00) return false;  // invalid command code
+  if (!data_chained && (out->cmd & 0x0F) == 0x00) return false;  // invalid command code
   return true;
 }
 
@@ -461,7 +475,7 @@ bool ChannelSubsystem::ExecuteProgram(Subchannel& s, uint32_t index) {
     bool pc = false;
     for (;;) {
       Ccw1 c;
-      if (!FetchCcw(mem, addr, orb.fmt, &c)) {
+      if (!FetchCcw(mem, addr, orb.fmt, !chain.empty(), &c)) {
         pc = true;
         cpa = addr + 8;
         break;
@@ -546,7 +560,8 @@ bool ChannelSubsystem::ExecuteProgram(Subchannel& s, uint32_t index) {
       r.length = 0;
     } else if (head.cmd == translate::ccw_cmd::kSense && !s.injected_sense.empty()) {
       r.length = static_cast<uint32_t>(s.injected_sense.size());
-      std::memcpy(buf.data(), s.injected_sense.data(), std::min<size_t>(total, r.length));
+      const size_t n = std::min<size_t>(total, r.length);
+      if (n > 0) std::memcpy(buf.data(), s.injected_sense.data(), n);  // buf.data() may be null when total is 0
       s.injected_sense.clear();
     } else {
       r = dev->Execute(cmd, absl::MakeSpan(buf));
@@ -554,15 +569,15 @@ bool ChannelSubsystem::ExecuteProgram(Subchannel& s, uint32_t index) {
     first_cmd = false;
     const uint32_t moved = std::min(r.length, total);
 
-    // Store read data (not with SKIP) and find where the transfer ended.
+    // Store read data (not into the area of a CCW with SKIP: each CCW of a
+    // data chain has its own flag) and find where the transfer ended.
     size_t off = 0;
     const bool backward = translate::IsReadBackward(head);
-    const bool store = data_in && !(head.flags & flag::kSkip);
     size_t end_seg = chain.size() - 1;
     uint32_t left = moved;
     for (size_t i = 0; i < chain.size(); ++i) {
       const uint32_t here = std::min<uint32_t>(left, chain[i].ccw.count);
-      if (store) {
+      if (data_in && !(chain[i].ccw.flags & flag::kSkip)) {
         uint32_t rem = here;
         for (auto [a, n] : chain[i].pieces) {
           if (rem == 0) break;

@@ -157,12 +157,14 @@ class ChannelSubsystem {
   Subchannel* Get(uint32_t index) const;
 
   std::array<std::atomic<bool>, 256> path_online_;
-  InterruptHandler handler_;
+  absl::Mutex handler_mu_;  // held (shared) while the handler runs
+  InterruptHandler handler_ ABSL_GUARDED_BY(handler_mu_);
 
   absl::Mutex q_mu_;
   std::priority_queue<WorkItem, std::vector<WorkItem>, std::greater<WorkItem>> timed_ ABSL_GUARDED_BY(q_mu_);
   std::vector<WorkItem> ready_ ABSL_GUARDED_BY(q_mu_);
-  uint64_t timed_pushes_ ABSL_GUARDED_BY(q_mu_) = 0;  // wakes the thread for an earlier deadline
+  uint64_t timed_pushes_ ABSL_GUARDED_BY(q_mu_) = 0;
+  std::atomic<size_t> n_ready_{0};  // ready_.size(), read without the lock while polling  // wakes the thread for an earlier deadline
   bool stop_ ABSL_GUARDED_BY(q_mu_) = false;
   std::thread thread_;
 

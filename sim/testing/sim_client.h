@@ -43,6 +43,8 @@ class SimClient {
   int device_fd() const { return device_; }
   int container_fd() const { return container_; }
   int group() const { return group_; }
+  // The eventfd of IRQ `index` (0 I/O, 1 CRW, 2 REQ), for an epoll set.
+  int irq_fd(int index) const { return irq_[index]; }
   translate::DmaArena& arena() { return *arena_; }
   uint8_t* arena_memory() { return mem_; }
 
