@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets of translate/fuzz (clang, ASan + UBSan, --config=fuzz)
+# Builds the libFuzzer targets of translate/fuzz and sim/fuzz (clang, ASan + UBSan, --config=fuzz)
 # in a separate Bazel output base and runs each for a bounded time on a copy of
 # its seed corpus. Exits non-zero if any fuzzer finds a crash, a leak, a timeout
 # or an out-of-memory, and prints the executions of each. See docs/fuzzing.md.
@@ -17,7 +17,14 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-readonly ALL_TARGETS=(translate_fuzzer decoders_fuzzer program_file_fuzzer)
+readonly ALL_TARGETS=(translate_fuzzer decoders_fuzzer program_file_fuzzer host_config_fuzzer)
+# The package each fuzzer lives in; its seeds are in <package>/corpus/<fuzzer>.
+pkg_of() {
+  case "$1" in
+    host_config_fuzzer) echo sim/fuzz ;;
+    *) echo translate/fuzz ;;
+  esac
+}
 
 build_only=0
 seconds=20
@@ -38,11 +45,11 @@ jobs="${CCWPASS_FUZZ_JOBS:-1}"
 bazel_fuzz() { bazel --output_base="$output_base" --max_idle_secs=900 "$@"; }
 
 labels=()
-for t in "${targets[@]}"; do labels+=("//translate/fuzz:$t"); done
+for t in "${targets[@]}"; do labels+=("//$(pkg_of "$t"):$t"); done
 echo "== building ${labels[*]} (clang, --config=fuzz, output base $output_base)"
 bazel_fuzz build --config=fuzz "${labels[@]}"
-bin="$(bazel_fuzz info --config=fuzz bazel-bin 2>/dev/null)/translate/fuzz"
-[[ $build_only -eq 1 ]] && { echo "built in $bin"; exit 0; }
+bin_root="$(bazel_fuzz info --config=fuzz bazel-bin 2>/dev/null)"
+[[ $build_only -eq 1 ]] && { echo "built in $bin_root"; exit 0; }
 
 workdir="${CCWPASS_FUZZ_WORKDIR:-$(mktemp -d -t ccwpass-fuzz.XXXXXX)}"
 mkdir -p "$workdir"
@@ -54,7 +61,9 @@ for t in "${targets[@]}"; do
   log="$workdir/$t.log"
   mkdir -p "$corpus" "$artifacts"
   # A working copy: the checked-in seeds are never modified.
-  if [[ -d "translate/fuzz/corpus/$t" ]]; then cp -n translate/fuzz/corpus/"$t"/* "$corpus"/ 2>/dev/null || true; fi
+  pkg="$(pkg_of "$t")"
+  bin="$bin_root/$pkg"
+  if [[ -d "$pkg/corpus/$t" ]]; then cp -n "$pkg"/corpus/"$t"/* "$corpus"/ 2>/dev/null || true; fi
   echo "== $t: ${seconds}s, corpus $corpus, log $log"
   parallel=()
   # With -jobs, libFuzzer runs workers that log to fuzz-N.log in the current directory.

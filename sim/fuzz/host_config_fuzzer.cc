@@ -13,16 +13,8 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "sim/host_config.h"
+#include "translate/fuzz/fuzz_check.h"
 
-// As translate/fuzz/fuzz_check.h (private to its package): name the broken
-// invariant and trap, so that libFuzzer keeps the input.
-#define FUZZ_CHECK(cond)                                                                    \
-  do {                                                                                      \
-    if (!(cond)) {                                                                          \
-      std::fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond); \
-      __builtin_trap();                                                                     \
-    }                                                                                       \
-  } while (0)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace ccwpass::sim;
