@@ -101,7 +101,9 @@ struct SimKernel::Sch {
   bool busy = false;
   std::unique_ptr<Mdev> mdev;
 
-  bool has_ccwdev() const { return driver == kIoSubchannel && !busid.empty() && has_device; }
+  // QDIO subchannels stand for an OSA (1731/01): nothing answers I/O, but the
+  // ccw device exists as it would under qeth.
+  bool has_ccwdev() const { return driver == kIoSubchannel && !busid.empty() && (has_device || cfg.qdio); }
   uint8_t MaskOf(uint8_t chpid) const {
     uint8_t m = 0;
     for (int i = 0; i < 8; ++i) {
@@ -249,6 +251,10 @@ absl::StatusOr<std::unique_ptr<SimKernel>> SimKernel::Create(const HostConfig& h
     }
     s->has_device = dev != nullptr;
     if (dev) s->ident = dev->identity();
+    if (c.qdio && !dev) {
+      s->ident = DeviceIdentity{.cu_type = 0x1731, .cu_model = 0x01, .dev_type = 0x1732, .dev_model = 0x01};
+      s->ccw_driver = "qeth";
+    }
 
     SubchannelSetup setup;
     setup.ssid = c.ssid;
