@@ -7,7 +7,7 @@ PACKAGES=(
   # build: Bazel on Debian's packaged toolchain and libraries (docs/building.md)
   bazel-bootstrap bazel-rules-java bazel-rules-proto pkg-config g++ git
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
-  libabsl-dev libudev-dev prometheus-cpp-dev
+  libabsl-dev libudev-dev uuid-dev prometheus-cpp-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev

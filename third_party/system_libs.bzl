@@ -37,6 +37,7 @@ _LIBS = {
     "fmt": (["fmt"], [], "libfmt-dev"),
     "yaml": (["yaml-cpp"], [], "libyaml-cpp-dev"),
     "cli11": (["CLI11"], [], "libcli11-dev"),
+    "uuid": (["uuid"], [], "uuid-dev"),
 }
 
 def _pkg_config(ctx, flag, modules, package):
