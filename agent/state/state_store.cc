@@ -72,6 +72,12 @@ absl::StatusOr<std::map<std::string, DesiredAttachment>> StateStore::Parse(const
       if (!a["attached_at"].is_number_integer()) return bad(at + ".attached_at is not an integer");
       d.attached_at = a["attached_at"].get<int64_t>();
     }
+    if (a.contains("phase")) {
+      if (!a["phase"].is_string() || (a["phase"] != "attached" && a["phase"] != "detaching")) {
+        return bad(at + ".phase is not \"attached\" or \"detaching\"");
+      }
+      d.detaching = a["phase"] == "detaching";
+    }
     if (out.count(d.schid)) return bad(at + ": " + d.schid + " appears twice");
     out[d.schid] = d;
   }
@@ -85,7 +91,8 @@ std::string StateStore::Serialize(const std::map<std::string, DesiredAttachment>
                    {"mode", a.handoff ? "handoff" : "agent"},
                    {"mdev_uuid", a.mdev_uuid},
                    {"owner", a.owner},
-                   {"attached_at", a.attached_at}});
+                   {"attached_at", a.attached_at},
+                   {"phase", a.detaching ? "detaching" : "attached"}});
   }
   nlohmann::json j = {{"version", 1}, {"attachments", arr}};
   return j.dump(2) + "\n";

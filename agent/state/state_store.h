@@ -25,6 +25,10 @@ struct DesiredAttachment {
   std::string mdev_uuid;  // lower-case UUID
   std::string owner;      // who attached it
   int64_t attached_at = 0;  // Unix seconds
+  // A detach was started and has not finished: reconcile finishes it. (An
+  // attach writes its entry before its first step, so an unfinished attach is
+  // finished by reconcile too.)
+  bool detaching = false;
   bool operator==(const DesiredAttachment&) const = default;
 };
 

@@ -1,0 +1,984 @@
+#include "agent/core/agent.h"
+
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "agent/busid.h"
+#include "spdlog/spdlog.h"
+#include "translate/builder.h"
+#include "translate/errors.h"
+
+namespace ccwpass::agent {
+
+namespace dstat = translate::dev_stat;
+
+// One interruption awaited by a request.
+struct Agent::Waiter {
+  bool done = false;
+  bool failed = false;
+  std::string why;
+  translate::Irb irb;
+  int intermediates = 0;
+};
+
+// An attached subchannel.
+struct Agent::Dev {
+  explicit Dev(std::string s) : schid(s), fsm(std::move(s)) {}
+  std::string schid;
+  bool handoff = false;
+  std::string uuid;
+  int group = -1;
+  std::string owner;
+  absl::Time attached_at;
+  std::optional<std::pair<uint16_t, uint8_t>> cu_type, dev_type;
+
+  absl::Mutex io_mu;  // one request at a time; held while the device is opened or closed
+  std::unique_ptr<CcwDevice> dev ABSL_GUARDED_BY(io_mu);
+  CcwCapabilities caps;  // set when opened
+
+  absl::Mutex mu;
+  Fsm fsm ABSL_GUARDED_BY(mu);
+  Waiter* waiter ABSL_GUARDED_BY(mu) = nullptr;
+  // A HALT/CLEAR issued while no program runs waits for its own interruption.
+  Waiter* async_waiter ABSL_GUARDED_BY(mu) = nullptr;
+  bool released ABSL_GUARDED_BY(mu) = false;  // the kernel asked for it back (REQ)
+  // For the worker handlers: the device's fds and region access without io_mu.
+  CcwDevice* raw ABSL_GUARDED_BY(mu) = nullptr;
+};
+
+namespace {
+
+absl::string_view A(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+std::string NewUuid() {
+  uuid_t u;
+  uuid_generate_random(u);
+  char text[37];
+  uuid_unparse_lower(u, text);
+  return text;
+}
+
+bool ValidUuid(const std::string& u) {
+  uuid_t parsed;
+  return u.size() == 36 && uuid_parse(u.c_str(), parsed) == 0;
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+absl::Status StartError(std::string_view schid, int rc) {
+  const std::string e = ErrnoText(rc);
+  std::string why;
+  absl::StatusCode code = absl::StatusCode::kFailedPrecondition;
+  switch (-rc) {
+    case EBUSY:
+      code = absl::StatusCode::kUnavailable;
+      why = "the subchannel is busy or status pending; retry";
+      break;
+    case EAGAIN:
+      code = absl::StatusCode::kUnavailable;
+      why = "the kernel was processing another request, retries exhausted; retry";
+      break;
+    case EACCES:
+      why = "the paths in the ORB's LPM are not operational (other paths remain: use another LPM)";
+      break;
+    case ENODEV:
+      why = "no path is left: the device is not operational";
+      break;
+    case EIO:
+      why = "the device is not open or not operational";
+      break;
+    case EOPNOTSUPP:
+      code = absl::StatusCode::kInvalidArgument;
+      why = "transport mode, or halt/clear through the I/O region, is not supported";
+      break;
+    case EINVAL:
+    case EFAULT:
+    case ENOMEM:
+      code = absl::StatusCode::kInvalidArgument;
+      why = "the kernel refused the channel program";
+      break;
+    default:
+      code = absl::StatusCode::kInternal;
+      why = "unexpected return from the I/O region";
+  }
+  return translate::WithErrno(absl::Status(code, absl::StrCat(A(schid), ": start: ", e, ": ", why)), -rc);
+}
+
+Agent::Agent(SysfsOps& sysfs, VfioOps& vfio, StateStore& state, AgentOptions options)
+    : sysfs_(sysfs), vfio_(vfio), state_(state), options_(options), css_(sysfs) {}
+
+Agent::~Agent() { Stop(); }
+
+absl::Status Agent::Start(DeviceEventSource* events) {
+  absl::StatusOr<std::unique_ptr<IoWorker>> w = IoWorker::Start();
+  if (!w.ok()) return w.status();
+  worker_ = std::move(*w);
+  absl::StatusOr<std::vector<std::string>> probe = css_.ListSchids();
+  if (!probe.ok()) return probe.status();
+  events_ = events;
+  if (events_) {
+    if (absl::Status st = worker_->Add(events_->fd(), [this] { OnDeviceEvents(); }); !st.ok()) return st;
+  }
+  if (absl::Status st = Reconcile(); !st.ok()) spdlog::warn("reconcile at start: {}", st.ToString());
+  reconciler_ = std::thread([this] { ReconcileLoop(); });
+  return absl::OkStatus();
+}
+
+void Agent::Stop() {
+  if (reconciler_.joinable()) {
+    {
+      absl::MutexLock l(&rec_mu_);
+      rec_stop_ = true;
+    }
+    reconciler_.join();
+  }
+  if (events_ && worker_) worker_->Remove(events_->fd());
+  events_ = nullptr;
+  std::vector<std::shared_ptr<Dev>> devs;
+  std::vector<std::thread> rel;
+  {
+    absl::MutexLock l(&mu_);
+    for (auto& [s, d] : attached_) devs.push_back(d);
+    rel.swap(releasers_);
+  }
+  for (std::thread& t : rel) t.join();
+  for (auto& d : devs) CloseDevice(*d);
+  worker_.reset();
+}
+
+// ---------------------------------------------------------------------------
+// Lookup and views.
+
+absl::StatusOr<std::string> Agent::CanonicalSchid(std::string_view schid) {
+  absl::StatusOr<std::pair<uint8_t, uint16_t>> id = ParseBusId(schid);
+  if (!id.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("schid \"", A(schid), "\": ", id.status().message(), " (a schid looks like 0.0.0100)"));
+  }
+  return FormatSchid(id->first, id->second);
+}
+
+std::shared_ptr<absl::Mutex> Agent::LifecycleLock(const std::string& schid) {
+  absl::MutexLock l(&mu_);
+  auto& m = life_[schid];
+  if (!m) m = std::make_shared<absl::Mutex>();
+  return m;
+}
+
+std::shared_ptr<Agent::Dev> Agent::Find(const std::string& schid) {
+  absl::MutexLock l(&mu_);
+  auto it = attached_.find(schid);
+  return it == attached_.end() ? nullptr : it->second;
+}
+
+SubchannelView Agent::ViewOf(const SubchannelInfo& info) {
+  SubchannelView v;
+  v.info = info;
+  v.unavailable_reason = info.UnavailableReason();
+  std::shared_ptr<Dev> d;
+  {
+    absl::MutexLock l(&mu_);
+    auto t = transient_.find(info.schid);
+    auto it = attached_.find(info.schid);
+    if (it != attached_.end()) d = it->second;
+    if (t != transient_.end()) {
+      v.state = t->second;
+    } else if (d) {
+      v.state = d->handoff ? AgentState::kHandedOff : AgentState::kAttached;
+    } else if (info.driver == kVfioCcwDriver || !info.mdev_uuid.empty()) {
+      v.state = AgentState::kForeign;
+    } else {
+      v.state = AgentState::kDetached;
+    }
+  }
+  if (d) {
+    v.handoff = d->handoff;
+    v.attached_at = d->attached_at;
+    v.owner = d->owner;
+    v.cu_type = d->cu_type;
+    v.dev_type = d->dev_type;
+    absl::MutexLock l(&d->mu);
+    if (!d->handoff) {
+      v.fsm = d->fsm.state();
+      v.caps = d->caps;
+      if (d->released || d->fsm.state() == FsmState::kNotOper || d->raw == nullptr) {
+        v.state = AgentState::kNotOperational;
+      }
+    }
+  }
+  return v;
+}
+
+void Agent::SetState(const std::string& schid, AgentState state, std::string message) {
+  AgentState prev;
+  {
+    absl::MutexLock l(&mu_);
+    auto& s = last_state_[schid];
+    prev = s;
+    if (s == state) return;
+    s = state;
+  }
+  AgentEvent e;
+  e.kind = AgentEvent::Kind::kStateChanged;
+  e.schid = schid;
+  e.state = state;
+  e.previous = prev;
+  e.message = std::move(message);
+  bus_.Publish(std::move(e));
+}
+
+absl::StatusOr<std::vector<SubchannelView>> Agent::List() {
+  absl::StatusOr<std::vector<SubchannelInfo>> infos = css_.ReadAll();
+  if (!infos.ok()) return infos.status();
+  std::vector<SubchannelView> out;
+  out.reserve(infos->size());
+  for (const SubchannelInfo& i : *infos) out.push_back(ViewOf(i));
+  return out;
+}
+
+absl::StatusOr<SubchannelView> Agent::Get(std::string_view schid) {
+  absl::StatusOr<std::string> s = CanonicalSchid(schid);
+  if (!s.ok()) return s.status();
+  absl::StatusOr<SubchannelInfo> info = css_.Read(*s);
+  if (!info.ok()) return info.status();
+  return ViewOf(*info);
+}
+
+// ---------------------------------------------------------------------------
+// Attach and detach.
+
+absl::StatusOr<std::pair<SubchannelView, bool>> Agent::Attach(std::string_view schid, bool handoff,
+                                                               std::string uuid, std::string owner) {
+  absl::StatusOr<std::string> s = CanonicalSchid(schid);
+  if (!s.ok()) return s.status();
+  if (!uuid.empty()) {
+    uuid = Lower(uuid);
+    if (!ValidUuid(uuid)) {
+      return absl::InvalidArgumentError(absl::StrCat("mdev_uuid \"", uuid, "\" is not a UUID"));
+    }
+  }
+  std::shared_ptr<absl::Mutex> life = LifecycleLock(*s);
+  absl::MutexLock l(life.get());
+  return AttachLocked(*s, handoff, std::move(uuid), std::move(owner), false);
+}
+
+absl::StatusOr<std::pair<SubchannelView, bool>> Agent::AttachLocked(const std::string& schid, bool handoff,
+                                                                    std::string uuid, std::string owner,
+                                                                    bool from_reconcile) {
+  absl::StatusOr<SubchannelInfo> info = css_.Read(schid);
+  if (!info.ok()) return info.status();
+  if (std::shared_ptr<Dev> d = Find(schid)) {
+    if (d->handoff != handoff) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(schid, " is attached in ", d->handoff ? "hand-off" : "agent",
+                       " mode; detach it first (ccwctl detach ", schid, ")"));
+    }
+    if (!uuid.empty() && uuid != d->uuid) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(schid, " is attached with mdev ", d->uuid, ", not ", uuid));
+    }
+    return std::make_pair(ViewOf(*info), true);
+  }
+  if (std::string why = info->UnavailableReason(); !why.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(schid, " cannot be passed through: ", why));
+  }
+  const std::map<std::string, DesiredAttachment> desired = state_.entries();
+  if (!from_reconcile && (info->driver == kVfioCcwDriver || !info->mdev_uuid.empty()) && !desired.count(schid)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(schid, " is bound to vfio_ccw by someone else (mdev ", info->mdev_uuid.empty() ? "none" : info->mdev_uuid,
+                     "); detach it with --force first"));
+  }
+  if (!info->mdev_uuid.empty() && !uuid.empty() && info->mdev_uuid != uuid) {
+    return absl::AlreadyExistsError(absl::StrCat(schid, " already has mdev ", info->mdev_uuid));
+  }
+  if (uuid.empty()) {
+    auto it = desired.find(schid);
+    uuid = !info->mdev_uuid.empty() ? info->mdev_uuid : it != desired.end() ? it->second.mdev_uuid : NewUuid();
+  }
+  {
+    absl::MutexLock l(&mu_);
+    transient_[schid] = AgentState::kAttaching;
+  }
+  absl::Cleanup clear_transient = [&] {
+    absl::MutexLock l(&mu_);
+    transient_.erase(schid);
+  };
+
+  // Intent first: a crash from here on leaves an entry that reconcile finishes.
+  DesiredAttachment want{schid, handoff, uuid, owner, absl::ToUnixSeconds(absl::Now()), false};
+  if (auto it = desired.find(schid); it != desired.end() && from_reconcile) want.attached_at = it->second.attached_at;
+  if (absl::Status st = state_.Put(want); !st.ok()) return st;
+
+  std::vector<std::pair<std::string, std::function<void()>>> undo;
+  auto fail = [&](const std::string& step, const absl::Status& st) -> absl::Status {
+    for (auto it = undo.rbegin(); it != undo.rend(); ++it) it->second();
+    if (!from_reconcile) (void)state_.Remove(schid);
+    std::string rolled;
+    for (const auto& [name, fn] : undo) absl::StrAppend(&rolled, rolled.empty() ? "" : ", ", name);
+    return absl::Status(st.code(), absl::StrCat("attach ", schid, " failed at step \"", step, "\": ", st.message(),
+                                                undo.empty() ? "" : absl::StrCat("; rolled back: ", rolled)));
+  };
+
+  if (info->driver != kVfioCcwDriver) {
+    const std::string prev_override = info->driver_override.value_or("");
+    const std::string prev_driver = info->driver;
+    if (absl::Status st = css_.SetDriverOverride(schid, kVfioCcwDriver); !st.ok()) return fail("set driver_override", st);
+    undo.push_back({"driver_override", [this, schid, prev_override] { (void)css_.SetDriverOverride(schid, prev_override); }});
+    if (!prev_driver.empty()) {
+      if (absl::Status st = css_.Unbind(schid, prev_driver); !st.ok()) return fail("unbind " + prev_driver, st);
+      // Undone by restoring the override first, then probing: the old driver takes it back.
+      undo.push_back({"rebind " + prev_driver, [this, schid, prev_override] {
+                        (void)css_.SetDriverOverride(schid, prev_override);
+                        (void)css_.DriversProbe(schid);
+                      }});
+    }
+    if (absl::Status st = css_.Bind(schid, kVfioCcwDriver); !st.ok()) return fail("bind to vfio_ccw", st);
+    undo.push_back({"unbind vfio_ccw", [this, schid] { (void)css_.Unbind(schid, kVfioCcwDriver); }});
+    absl::StatusOr<std::string> now = css_.Driver(schid);
+    if (!now.ok() || *now != kVfioCcwDriver) {
+      return fail("verify driver",
+                  absl::InternalError(absl::StrCat("driver is \"", now.ok() ? *now : "?", "\" after bind")));
+    }
+  }
+  if (info->mdev_uuid.empty()) {
+    if (absl::Status st = css_.CreateMdev(schid, uuid); !st.ok()) return fail("create mdev " + uuid, st);
+    undo.push_back({"remove mdev", [this, schid, uuid] { (void)css_.RemoveMdev(schid, uuid); }});
+  }
+  absl::StatusOr<int> group = css_.IommuGroup(schid, uuid);
+  if (!group.ok()) return fail("read iommu_group", group.status());
+
+  auto d = std::make_shared<Dev>(schid);
+  d->handoff = handoff;
+  d->uuid = uuid;
+  d->group = *group;
+  d->owner = owner;
+  d->attached_at = absl::FromUnixSeconds(want.attached_at);
+  d->cu_type = info->cu_type;
+  d->dev_type = info->dev_type;
+  if (!handoff) {
+    if (absl::Status st = OpenDevice(d); !st.ok()) return fail("open VFIO device", st);
+    LearnIdentity(*d);
+  }
+  {
+    absl::MutexLock l(&mu_);
+    attached_[schid] = d;
+  }
+  std::move(clear_transient).Invoke();
+  const AgentState st = handoff ? AgentState::kHandedOff : AgentState::kAttached;
+  AgentEvent e;
+  e.kind = AgentEvent::Kind::kAttached;
+  e.schid = schid;
+  e.state = st;
+  e.message = absl::StrCat(schid, " attached in ", handoff ? "hand-off" : "agent", " mode, mdev ", uuid, ", group ",
+                           *group);
+  bus_.Publish(e);
+  SetState(schid, st, e.message);
+  absl::StatusOr<SubchannelInfo> after = css_.Read(schid);
+  return std::make_pair(ViewOf(after.ok() ? *after : *info), false);
+}
+
+absl::Status Agent::OpenDevice(const std::shared_ptr<Dev>& dp) {
+  Dev& d = *dp;
+  absl::MutexLock io(&d.io_mu);
+  absl::StatusOr<std::unique_ptr<CcwDevice>> dev = CcwDevice::Open(vfio_, d.schid, d.group, d.uuid, options_.device);
+  if (!dev.ok()) return dev.status();
+  d.dev = std::move(*dev);
+  d.caps = d.dev->capabilities();
+  {
+    absl::MutexLock l(&d.mu);
+    d.raw = d.dev.get();
+    d.released = false;
+    d.fsm.Dispatch(FsmEvent::kOpen);
+  }
+  const std::weak_ptr<Dev> weak = dp;
+  auto bind = [this, weak](void (Agent::*fn)(const std::shared_ptr<Dev>&)) {
+    return [this, weak, fn] {
+      if (std::shared_ptr<Dev> p = weak.lock()) (this->*fn)(p);
+    };
+  };
+  absl::Status st = worker_->Add(d.dev->io_fd(), bind(&Agent::OnIo));
+  if (st.ok() && d.dev->crw_fd() >= 0) st = worker_->Add(d.dev->crw_fd(), bind(&Agent::OnCrw));
+  if (st.ok() && d.dev->req_fd() >= 0) st = worker_->Add(d.dev->req_fd(), bind(&Agent::OnReq));
+  if (!st.ok()) {
+    worker_->Remove(d.dev->io_fd());
+    if (d.dev->crw_fd() >= 0) worker_->Remove(d.dev->crw_fd());
+    if (d.dev->req_fd() >= 0) worker_->Remove(d.dev->req_fd());
+    {
+      absl::MutexLock l(&d.mu);
+      d.raw = nullptr;
+      d.fsm.Dispatch(FsmEvent::kClose);
+    }
+    d.dev.reset();
+    return st;
+  }
+  return absl::OkStatus();
+}
+
+void Agent::CloseDevice(Dev& d) {
+  absl::MutexLock io(&d.io_mu);
+  if (!d.dev) return;
+  worker_->Remove(d.dev->io_fd());
+  if (d.dev->crw_fd() >= 0) worker_->Remove(d.dev->crw_fd());
+  if (d.dev->req_fd() >= 0) worker_->Remove(d.dev->req_fd());
+  {
+    absl::MutexLock l(&d.mu);
+    d.raw = nullptr;
+    if (d.fsm.Dispatch(FsmEvent::kClose) == FsmAction::kFailWaiter && d.waiter) {
+      d.waiter->failed = true;
+      d.waiter->why = "the device was closed";
+    }
+  }
+  d.dev.reset();
+}
+
+void Agent::LearnIdentity(Dev& d) {
+  // SENSE ID: CU and device type, which sysfs no longer shows on vfio_ccw.
+  absl::StatusOr<translate::BuiltProgram> p = translate::BuildProgram(std::vector<translate::CcwSpec>{
+      translate::CcwSpec{.cmd = translate::ccw_cmd::kSenseId, .flags = translate::ccw_flag::kSli, .count = 256}});
+  if (!p.ok()) return;
+  ProgramRequest req{p->orb, std::move(p->memory)};
+  absl::MutexLock io(&d.io_mu);
+  absl::StatusOr<ProgramResult> r = RunLocked(d, req, absl::Now() + absl::Seconds(5), nullptr, false);
+  if (!r.ok() || r->irb.scsw.dstat != (dstat::kChannelEnd | dstat::kDeviceEnd)) return;
+  std::array<uint8_t, 7> id{};
+  if (!req.memory->Read(p->data_addrs[0], id).ok() || id[0] != 0xff) return;
+  d.cu_type = std::make_pair(static_cast<uint16_t>(id[1] << 8 | id[2]), id[3]);
+  if (id[4] || id[5]) d.dev_type = std::make_pair(static_cast<uint16_t>(id[4] << 8 | id[5]), id[6]);
+}
+
+absl::StatusOr<std::pair<SubchannelView, bool>> Agent::Detach(std::string_view schid, bool force) {
+  absl::StatusOr<std::string> s = CanonicalSchid(schid);
+  if (!s.ok()) return s.status();
+  std::shared_ptr<absl::Mutex> life = LifecycleLock(*s);
+  absl::MutexLock l(life.get());
+  return DetachLocked(*s, force);
+}
+
+absl::StatusOr<std::pair<SubchannelView, bool>> Agent::DetachLocked(const std::string& schid, bool force) {
+  absl::StatusOr<SubchannelInfo> info = css_.Read(schid);
+  if (!info.ok()) return info.status();
+  std::shared_ptr<Dev> d = Find(schid);
+  const std::map<std::string, DesiredAttachment> desired = state_.entries();
+  const bool ours = d || desired.count(schid);
+  const bool bound = info->driver == kVfioCcwDriver || !info->mdev_uuid.empty();
+  if (!ours && !bound) return std::make_pair(ViewOf(*info), true);
+  if (!ours && !force) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        schid, " was not attached by this agent (bound to vfio_ccw by someone else); use --force to detach it"));
+  }
+  {
+    absl::MutexLock l(&mu_);
+    transient_[schid] = AgentState::kDetaching;
+  }
+  absl::Cleanup clear_transient = [&] {
+    absl::MutexLock l(&mu_);
+    transient_.erase(schid);
+  };
+  if (auto it = desired.find(schid); it != desired.end()) {
+    DesiredAttachment a = it->second;
+    a.detaching = true;
+    if (absl::Status st = state_.Put(a); !st.ok()) return st;
+  }
+  auto step = [&](const std::string& name, const absl::Status& st) {
+    return absl::Status(st.code(), absl::StrCat("detach ", schid, " failed at step \"", name, "\": ", st.message(),
+                                                "; run ccwctl detach ", schid, " again to finish"));
+  };
+  if (d) CloseDevice(*d);
+  const std::string uuid = !info->mdev_uuid.empty() ? info->mdev_uuid : d ? d->uuid : "";
+  if (!info->mdev_uuid.empty()) {
+    if (absl::Status st = css_.RemoveMdev(schid, info->mdev_uuid); !st.ok() && !absl::IsNotFound(st)) {
+      return step("remove mdev " + info->mdev_uuid, st);
+    }
+  }
+  if (info->driver == kVfioCcwDriver) {
+    if (absl::Status st = css_.Unbind(schid, kVfioCcwDriver); !st.ok()) return step("unbind from vfio_ccw", st);
+  }
+  if (info->driver_override) {
+    if (absl::Status st = css_.SetDriverOverride(schid, ""); !st.ok()) return step("clear driver_override", st);
+  }
+  absl::StatusOr<std::string> drv = css_.Driver(schid);
+  if (drv.ok() && drv->empty()) {
+    if (absl::Status st = css_.DriversProbe(schid); !st.ok()) return step("drivers_probe", st);
+  }
+  if (absl::Status st = state_.Remove(schid); !st.ok()) return st;
+  {
+    absl::MutexLock l(&mu_);
+    attached_.erase(schid);
+  }
+  std::move(clear_transient).Invoke();
+  AgentEvent e;
+  e.kind = AgentEvent::Kind::kDetached;
+  e.schid = schid;
+  e.state = AgentState::kDetached;
+  e.message = absl::StrCat(schid, " detached", uuid.empty() ? "" : absl::StrCat(" (mdev ", uuid, " removed)"),
+                           "; back on io_subchannel");
+  bus_.Publish(e);
+  SetState(schid, AgentState::kDetached, e.message);
+  absl::StatusOr<SubchannelInfo> after = css_.Read(schid);
+  return std::make_pair(ViewOf(after.ok() ? *after : *info), false);
+}
+
+absl::StatusOr<std::shared_ptr<Agent::Dev>> Agent::AgentModeDev(std::string_view schid) {
+  absl::StatusOr<std::string> s = CanonicalSchid(schid);
+  if (!s.ok()) return s.status();
+  std::shared_ptr<Dev> d = Find(*s);
+  if (!d) {
+    if (!sysfs_.Exists(absl::StrCat("bus/css/devices/", *s))) return absl::NotFoundError(absl::StrCat("no subchannel ", *s));
+    return absl::FailedPreconditionError(
+        absl::StrCat(*s, " is not attached; attach it first (ccwctl attach ", *s, ")"));
+  }
+  if (d->handoff) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        *s, " is attached in hand-off mode: its VFIO device belongs to a VM or container, not to the agent"));
+  }
+  return d;
+}
+
+absl::StatusOr<SubchannelView> Agent::Reset(std::string_view schid) {
+  absl::StatusOr<std::shared_ptr<Dev>> d = AgentModeDev(schid);
+  if (!d.ok()) return d.status();
+  {
+    absl::MutexLock io(&(*d)->io_mu);
+    if (!(*d)->dev) return absl::FailedPreconditionError(absl::StrCat((*d)->schid, ": the device is not open"));
+    const int rc = (*d)->dev->Reset();
+    if (rc < 0) {
+      return translate::WithErrno(
+          absl::FailedPreconditionError(absl::StrCat((*d)->schid, ": reset: ", ErrnoText(rc))), -rc);
+    }
+    absl::MutexLock l(&(*d)->mu);
+    (*d)->fsm.Dispatch(FsmEvent::kClose);
+    (*d)->fsm.Dispatch(FsmEvent::kOpen);
+  }
+  return Get((*d)->schid);
+}
+
+// ---------------------------------------------------------------------------
+// I/O.
+
+absl::StatusOr<ProgramResult> Agent::Run(std::string_view schid, ProgramRequest& request, absl::Time deadline,
+                                         std::function<bool()> cancelled) {
+  absl::StatusOr<std::shared_ptr<Dev>> d = AgentModeDev(schid);
+  if (!d.ok()) return d.status();
+  Dev& dev = **d;
+  if (!dev.io_mu.LockWhenWithDeadline(absl::Condition::kTrue, deadline)) {
+    dev.io_mu.Unlock();
+    return absl::DeadlineExceededError(
+        absl::StrCat(dev.schid, ": the deadline passed while an earlier request held the subchannel"));
+  }
+  absl::StatusOr<ProgramResult> r = RunLocked(dev, request, deadline, cancelled, true);
+  dev.io_mu.Unlock();
+  return r;
+}
+
+absl::StatusOr<ProgramResult> Agent::RunLocked(Dev& d, ProgramRequest& req, absl::Time deadline,
+                                               const std::function<bool()>& cancelled, bool fetch_sense)
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  if (!d.dev) return absl::FailedPreconditionError(absl::StrCat(d.schid, ": the device is not open"));
+  {
+    absl::MutexLock l(&d.mu);
+    switch (d.fsm.Dispatch(FsmEvent::kIoRequest)) {
+      case FsmAction::kStart:
+        break;
+      case FsmAction::kRejectBusy:
+        return absl::UnavailableError(absl::StrCat(d.schid, ": a channel program is in progress"));
+      case FsmAction::kRejectNotOper:
+        return absl::FailedPreconditionError(absl::StrCat(d.schid, ": the device is not operational"));
+      default:
+        return absl::FailedPreconditionError(absl::StrCat(d.schid, ": the device is not open"));
+    }
+  }
+  absl::StatusOr<translate::Program> prog = translate::Translate(req.orb, *req.memory, d.dev->arena());
+  if (!prog.ok()) {
+    absl::MutexLock l(&d.mu);
+    d.fsm.Dispatch(FsmEvent::kStartFailed);
+    return absl::Status(prog.status().code(), absl::StrCat(d.schid, ": ", prog.status().message()));
+  }
+  ProgramResult result;
+  result.warnings = prog->warnings();
+  Waiter w;
+  {
+    absl::MutexLock l(&d.mu);
+    d.waiter = &w;
+  }
+  const absl::Time t0 = absl::Now();
+  const int rc = d.dev->Start(prog->orb(), &result.retries);
+  if (rc != 0) {
+    absl::MutexLock l(&d.mu);
+    d.waiter = nullptr;
+    d.fsm.Dispatch(FsmEvent::kStartFailed);
+    return StartError(d.schid, rc);
+  }
+  {
+    absl::MutexLock l(&d.mu);
+    if (d.fsm.state() == FsmState::kCpProcessing) d.fsm.Dispatch(FsmEvent::kStarted);
+  }
+  // Wait for the final interruption, the deadline, or cancellation.
+  std::string aborted;
+  for (;;) {
+    d.mu.Lock();
+    auto ready = [&w]() { return w.done || w.failed; };
+    d.mu.AwaitWithDeadline(absl::Condition(&ready), std::min(deadline, absl::Now() + absl::Milliseconds(50)));
+    const bool finished = w.done || w.failed;
+    d.mu.Unlock();
+    if (finished) break;
+    const bool late = absl::Now() >= deadline;
+    const bool gone = cancelled && cancelled();
+    if (late || gone) {
+      aborted = Abort(d, w);
+      absl::MutexLock l(&d.mu);
+      d.waiter = nullptr;
+      const std::string what = late ? "deadline exceeded" : "cancelled";
+      return absl::Status(late ? absl::StatusCode::kDeadlineExceeded : absl::StatusCode::kCancelled,
+                          absl::StrCat(d.schid, ": ", what, " after ", absl::FormatDuration(absl::Now() - t0),
+                                       "; the channel program was ", aborted, "; the device is ",
+                                       FsmStateName(d.fsm.state())));
+    }
+  }
+  {
+    absl::MutexLock l(&d.mu);
+    d.waiter = nullptr;
+    if (w.failed) {
+      return absl::FailedPreconditionError(absl::StrCat(d.schid, ": the channel program did not complete: ", w.why));
+    }
+  }
+  result.duration = absl::Now() - t0;
+  result.irb = w.irb;
+  absl::StatusOr<translate::Completion> c = prog->Complete(w.irb.scsw, *req.memory);
+  if (!c.ok()) return absl::InternalError(absl::StrCat(d.schid, ": completing the program: ", c.status().message()));
+  result.completion = std::move(*c);
+  if (fetch_sense && (w.irb.scsw.dstat & dstat::kUnitCheck) && !w.irb.esw.erw_s) {
+    // Basic sense: the device holds it until a SENSE command takes it.
+    absl::StatusOr<translate::BuiltProgram> sp = translate::BuildProgram(std::vector<translate::CcwSpec>{
+        translate::CcwSpec{.cmd = translate::ccw_cmd::kSense, .flags = translate::ccw_flag::kSli, .count = 32}});
+    if (sp.ok()) {
+      ProgramRequest sreq{sp->orb, std::move(sp->memory)};
+      absl::StatusOr<ProgramResult> sr = RunLocked(d, sreq, std::max(deadline, absl::Now() + absl::Seconds(1)),
+                                                   cancelled, false);
+      if (sr.ok() && !sr->completion.transfers.empty()) {
+        result.sense.resize(sr->completion.transfers[0].bytes);
+        (void)sreq.memory->Read(sp->data_addrs[0], result.sense);
+      }
+    }
+  }
+  return result;
+}
+
+std::string Agent::Abort(Dev& d, Waiter& w) {
+  auto wait = [&](absl::Duration t) {
+    absl::MutexLock l(&d.mu);
+    auto ready = [&w]() { return w.done || w.failed; };
+    return d.mu.AwaitWithTimeout(absl::Condition(&ready), t);
+  };
+  if (d.dev->Halt() == 0 && wait(options_.halt_wait)) return "halted (HSCH)";
+  if (d.dev->Clear() == 0 && wait(options_.halt_wait)) return "cleared (CSCH)";
+  // Neither ended it: reset the device (disable, quiesce, enable).
+  d.dev->Reset();
+  absl::MutexLock l(&d.mu);
+  d.fsm.Dispatch(FsmEvent::kClose);
+  d.fsm.Dispatch(FsmEvent::kOpen);
+  return "ended by a device reset (halt and clear did not end it)";
+}
+
+absl::StatusOr<translate::Irb> Agent::AsyncOp(std::string_view schid, bool clear, absl::Time deadline) {
+  absl::StatusOr<std::shared_ptr<Dev>> dp = AgentModeDev(schid);
+  if (!dp.ok()) return dp.status();
+  Dev& d = **dp;
+  const char* name = clear ? "clear" : "halt";
+  if (!d.caps.async_region) {
+    return absl::UnimplementedError(absl::StrCat(d.schid, ": ", name,
+                                                 " needs the vfio-ccw async region, which this kernel lacks (Linux 5.3+)"));
+  }
+  Waiter own;
+  bool program_running = false;
+  CcwDevice* dev = nullptr;
+  {
+    absl::MutexLock l(&d.mu);
+    switch (d.fsm.Dispatch(FsmEvent::kAsyncRequest)) {
+      case FsmAction::kAsync:
+        break;
+      case FsmAction::kRejectBusy:
+        return absl::UnavailableError(absl::StrCat(d.schid, ": a channel program is being started; retry"));
+      case FsmAction::kRejectNotOper:
+        return absl::FailedPreconditionError(absl::StrCat(d.schid, ": the device is not operational"));
+      default:
+        return absl::FailedPreconditionError(absl::StrCat(d.schid, ": the device is not open"));
+    }
+    program_running = d.fsm.state() == FsmState::kCpPending;
+    if (!program_running) d.async_waiter = &own;
+    dev = d.raw;
+  }
+  if (!dev) return absl::FailedPreconditionError(absl::StrCat(d.schid, ": the device is not open"));
+  const int rc = clear ? dev->Clear() : dev->Halt();
+  if (rc != 0) {
+    absl::MutexLock l(&d.mu);
+    d.async_waiter = nullptr;
+    return translate::WithErrno(
+        absl::Status(rc == -EBUSY || rc == -EAGAIN ? absl::StatusCode::kUnavailable
+                                                   : absl::StatusCode::kFailedPrecondition,
+                     absl::StrCat(d.schid, ": ", name, ": ", ErrnoText(rc))),
+        -rc);
+  }
+  absl::MutexLock l(&d.mu);
+  bool ok;
+  if (program_running) {
+    // The running program's request receives the interruption; wait for the
+    // FSM to leave CP_PENDING and report that interruption.
+    Waiter* target = d.waiter;
+    auto idle = [&d, target]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(d.mu) {
+      return d.fsm.state() != FsmState::kCpPending || d.waiter != target || (target && (target->done || target->failed));
+    };
+    ok = d.mu.AwaitWithDeadline(absl::Condition(&idle), deadline);
+    if (ok && target && target->done) return target->irb;
+    if (ok) return absl::FailedPreconditionError(absl::StrCat(d.schid, ": ", name, ": the program ended otherwise"));
+  } else {
+    auto done = [&own]() { return own.done || own.failed; };
+    ok = d.mu.AwaitWithDeadline(absl::Condition(&done), deadline);
+    d.async_waiter = nullptr;
+    if (ok && own.done) return own.irb;
+    if (ok) return absl::FailedPreconditionError(absl::StrCat(d.schid, ": ", name, ": ", own.why));
+  }
+  return absl::DeadlineExceededError(absl::StrCat(d.schid, ": no interruption ended the ", name, " in time"));
+}
+
+absl::StatusOr<translate::Irb> Agent::Halt(std::string_view schid, absl::Time deadline) {
+  return AsyncOp(schid, false, deadline);
+}
+
+absl::StatusOr<translate::Irb> Agent::Clear(std::string_view schid, absl::Time deadline) {
+  return AsyncOp(schid, true, deadline);
+}
+
+absl::StatusOr<translate::Schib> Agent::Store(std::string_view schid) {
+  absl::StatusOr<std::shared_ptr<Dev>> d = AgentModeDev(schid);
+  if (!d.ok()) return d.status();
+  CcwDevice* dev;
+  {
+    absl::MutexLock l(&(*d)->mu);
+    dev = (*d)->raw;
+  }
+  if (!dev) return absl::FailedPreconditionError(absl::StrCat((*d)->schid, ": the device is not open"));
+  return dev->Store();
+}
+
+// ---------------------------------------------------------------------------
+// Worker handlers.
+
+void Agent::OnIo(const std::shared_ptr<Dev>& dp) {
+  Dev& d = *dp;
+  CcwDevice* dev;
+  {
+    absl::MutexLock l(&d.mu);
+    dev = d.raw;
+  }
+  if (!dev) return;
+  uint64_t v;
+  ssize_t n = ::read(dev->io_fd(), &v, sizeof v);
+  (void)n;
+  absl::StatusOr<translate::Irb> irb = dev->ReadIrb();
+  if (!irb.ok()) {
+    spdlog::warn("{}: {}", d.schid, irb.status().ToString());
+    return;
+  }
+  const bool final = irb->scsw.IsFinal();
+  std::optional<translate::Irb> unsolicited;
+  {
+    absl::MutexLock l(&d.mu);
+    switch (d.fsm.Dispatch(final ? FsmEvent::kFinal : FsmEvent::kIntermediate)) {
+      case FsmAction::kComplete:
+        if (d.waiter) {
+          d.waiter->irb = *irb;
+          d.waiter->done = true;
+        }
+        break;
+      case FsmAction::kIntermediate:
+        if (d.waiter) ++d.waiter->intermediates;
+        break;
+      case FsmAction::kUnsolicited:
+        if (final && d.async_waiter) {
+          d.async_waiter->irb = *irb;
+          d.async_waiter->done = true;
+        } else {
+          unsolicited = *irb;
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  if (unsolicited) {
+    AgentEvent e;
+    e.kind = AgentEvent::Kind::kUnsolicited;
+    e.schid = d.schid;
+    e.irb = unsolicited;
+    e.message = absl::StrCat(d.schid, ": unsolicited interruption: ",
+                             translate::DeviceStatusText(unsolicited->scsw.dstat));
+    bus_.Publish(std::move(e));
+  }
+}
+
+void Agent::OnCrw(const std::shared_ptr<Dev>& dp) {
+  Dev& d = *dp;
+  CcwDevice* dev;
+  {
+    absl::MutexLock l(&d.mu);
+    dev = d.raw;
+  }
+  if (!dev) return;
+  uint64_t v;
+  ssize_t n = ::read(dev->crw_fd(), &v, sizeof v);
+  (void)n;
+  // Drain until the region reads zero (bounded: a misbehaving kernel must not hang the worker).
+  for (int i = 0; i < 256; ++i) {
+    absl::StatusOr<uint32_t> w = dev->PopCrw();
+    if (!w.ok() || *w == 0) break;
+    const translate::Crw crw = translate::Crw::FromWord(*w);
+    AgentEvent e;
+    e.kind = AgentEvent::Kind::kCrw;
+    e.schid = d.schid;
+    e.crw = *w;
+    e.message = absl::StrFormat("%s: CRW rsc %d erc %d rsid %04x", d.schid, crw.rsc, crw.erc, crw.rsid);
+    bus_.Publish(std::move(e));
+  }
+}
+
+void Agent::OnReq(const std::shared_ptr<Dev>& dp) {
+  Dev& d = *dp;
+  {
+    absl::MutexLock l(&d.mu);
+    if (d.released || !d.raw) return;
+    uint64_t v;
+    ssize_t n = ::read(d.raw->req_fd(), &v, sizeof v);
+    (void)n;
+    d.released = true;
+    if (d.fsm.Dispatch(FsmEvent::kNotOper) == FsmAction::kFailWaiter && d.waiter) {
+      d.waiter->failed = true;
+      d.waiter->why = "the kernel asked for the device back (device request); it was released";
+    }
+    if (d.async_waiter) {
+      d.async_waiter->failed = true;
+      d.async_waiter->why = "the device was requested back";
+    }
+  }
+  AgentEvent e;
+  e.kind = AgentEvent::Kind::kDeviceRequest;
+  e.schid = d.schid;
+  e.message = absl::StrCat(d.schid, ": the kernel requested the device back (hot-unplug?); releasing it");
+  bus_.Publish(e);
+  SetState(d.schid, AgentState::kNotOperational, e.message);
+  // Close on another thread: the request holding io_mu ends first.
+  std::shared_ptr<Dev> keep = Find(d.schid);
+  absl::MutexLock l(&mu_);
+  releasers_.emplace_back([this, keep, raw = &d] {
+    if (keep) {
+      CloseDevice(*keep);
+    } else {
+      CloseDevice(*raw);
+    }
+  });
+}
+
+void Agent::OnDeviceEvents() {
+  std::vector<DeviceEvent> evs;
+  const int err = events_->Receive(&evs, 256);
+  bool relevant = err == ENOBUFS;
+  for (const DeviceEvent& ev : evs) {
+    AgentEvent e;
+    e.kind = AgentEvent::Kind::kHotplug;
+    e.action = std::string(DeviceActionName(ev.action));
+    e.subsystem = ev.subsystem;
+    if (ev.subsystem == "css") {
+      e.schid = ev.sysname;
+    } else {
+      // devices/css0/<schid>/<child>
+      const size_t a = ev.devpath.find("css0/");
+      if (a != std::string::npos) e.schid = ev.devpath.substr(a + 5, ev.devpath.find('/', a + 5) - a - 5);
+    }
+    e.message = absl::StrCat(e.action, " ", ev.subsystem, " ", ev.sysname,
+                             ev.driver.empty() ? "" : absl::StrCat(" (", ev.driver, ")"));
+    bus_.Publish(std::move(e));
+    if (ev.action == DeviceAction::kAdd || ev.action == DeviceAction::kRemove) relevant = true;
+  }
+  if (relevant) {
+    absl::MutexLock l(&rec_mu_);
+    rec_due_ = absl::Now() + options_.reconcile_debounce;
+  }
+}
+
+void Agent::ReconcileLoop() {
+  for (;;) {
+    {
+      absl::MutexLock l(&rec_mu_);
+      for (;;) {
+        if (rec_stop_) return;
+        if (rec_due_ && absl::Now() >= *rec_due_) break;
+        auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(rec_mu_) { return rec_stop_; };
+        rec_mu_.AwaitWithDeadline(absl::Condition(&wake),
+                                  rec_due_ ? *rec_due_ : absl::Now() + absl::Milliseconds(500));
+      }
+      rec_due_.reset();
+    }
+    if (absl::Status st = Reconcile(); !st.ok()) spdlog::warn("reconcile: {}", st.ToString());
+  }
+}
+
+absl::Status Agent::Reconcile() {
+  absl::StatusOr<std::vector<SubchannelInfo>> infos = css_.ReadAll();
+  if (!infos.ok()) return infos.status();
+  std::map<std::string, const SubchannelInfo*> present;
+  for (const SubchannelInfo& i : *infos) present[i.schid] = &i;
+
+  // Attached subchannels that went away: drop them (their desired entry stays).
+  std::vector<std::shared_ptr<Dev>> gone;
+  {
+    absl::MutexLock l(&mu_);
+    for (auto it = attached_.begin(); it != attached_.end();) {
+      auto p = present.find(it->first);
+      if (p == present.end() || p->second->mdev_uuid != it->second->uuid) {
+        gone.push_back(it->second);
+        it = attached_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& d : gone) {
+    CloseDevice(*d);
+    SetState(d->schid, AgentState::kDetached, absl::StrCat(d->schid, " went away (device or mdev removed)"));
+  }
+
+  absl::Status first;
+  for (const auto& [schid, want] : state_.entries()) {
+    auto p = present.find(schid);
+    if (p == present.end()) continue;  // not on the host now; attached again when it returns
+    std::shared_ptr<absl::Mutex> life = LifecycleLock(schid);
+    absl::MutexLock l(life.get());
+    absl::StatusOr<std::pair<SubchannelView, bool>> r;
+    if (want.detaching) {
+      r = DetachLocked(schid, true);
+    } else if (!Find(schid)) {
+      r = AttachLocked(schid, want.handoff, want.mdev_uuid, want.owner, true);
+    } else {
+      continue;
+    }
+    if (!r.ok()) {
+      spdlog::warn("reconcile {}: {}", schid, r.status().ToString());
+      if (first.ok()) first = r.status();
+    } else {
+      spdlog::info("reconcile {}: {}", schid, want.detaching ? "detached" : "attached");
+    }
+  }
+  return first;
+}
+
+}  // namespace ccwpass::agent

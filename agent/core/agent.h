@@ -1,0 +1,197 @@
+// The agent: discovery, attach and detach (transactional), the I/O path, and
+// reconcile against the persisted desired state, over the three seams. Nothing
+// here knows whether the seams are the real kernel or the simulated one.
+//
+// The flow of one request (DESIGN.md): Run() polices and translates the
+// client's program into the device's DMA arena (translate/), the FSM accepts
+// it, the I/O region write starts it, the worker thread reads the IRB when the
+// I/O eventfd fires and hands it to the waiting request, which maps it back
+// into the client's memory. Sources: Documentation/s390/vfio-ccw.rst,
+// ../shared/reference/vfio-ccw.md, sysfs-and-peers.md.
+#ifndef CCWPASS_AGENT_CORE_AGENT_H_
+#define CCWPASS_AGENT_CORE_AGENT_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "agent/core/events.h"
+#include "agent/fsm/fsm.h"
+#include "agent/state/state_store.h"
+#include "agent/sysfs/css.h"
+#include "agent/udev/device_events.h"
+#include "agent/vfio/ccw_device.h"
+#include "agent/vfio/vfio_ops.h"
+#include "agent/worker/worker.h"
+#include "translate/arch.h"
+#include "translate/guest_memory.h"
+#include "translate/translator.h"
+
+namespace ccwpass::agent {
+
+struct AgentOptions {
+  CcwDeviceOptions device;
+  // How long to wait for the interruption that ends a HALT (then CLEAR) when
+  // a request's deadline passes or it is cancelled.
+  absl::Duration halt_wait = absl::Seconds(1);
+  // Hotplug events are followed by one reconcile after this quiet time.
+  absl::Duration reconcile_debounce = absl::Milliseconds(200);
+};
+
+// A subchannel as the agent reports it.
+struct SubchannelView {
+  SubchannelInfo info;
+  AgentState state = AgentState::kDetached;
+  bool handoff = false;
+  std::string unavailable_reason;
+  std::optional<FsmState> fsm;
+  CcwCapabilities caps;
+  std::optional<absl::Time> attached_at;
+  std::string owner;
+  // CU and device type learned by SENSE ID while attached ({type, model}).
+  std::optional<std::pair<uint16_t, uint8_t>> cu_type, dev_type;
+};
+
+// A channel program from a client, in the client's own address space.
+struct ProgramRequest {
+  translate::Orb orb;
+  std::unique_ptr<translate::GuestMemory> memory;
+};
+
+struct ProgramResult {
+  translate::Irb irb;                // as the I/O region held it (CPA in the arena)
+  translate::Completion completion;  // mapped back into the client's memory
+  std::vector<std::string> warnings;
+  int retries = 0;                   // -EAGAIN retries of the start
+  absl::Duration duration;           // start to final interruption
+  std::vector<uint8_t> sense;        // SENSE data fetched after a unit check without concurrent sense
+};
+
+class Agent {
+ public:
+  // The seams and the state store must outlive the agent.
+  Agent(SysfsOps& sysfs, VfioOps& vfio, StateStore& state, AgentOptions options = {});
+  ~Agent();
+
+  // Starts the worker, follows `events` (may be null), and reconciles the host
+  // against the desired state (re-opening devices attached in agent mode,
+  // finishing unfinished attaches and detaches). Errors: the css bus cannot
+  // be read (kUnavailable); the worker cannot start.
+  absl::Status Start(DeviceEventSource* events);
+  // Stops following events and closes every open device (attachments stay).
+  void Stop();
+
+  // ---- Subchannels. Errors for a schid: kInvalidArgument (malformed),
+  // kNotFound (no such subchannel).
+  absl::StatusOr<std::vector<SubchannelView>> List();
+  absl::StatusOr<SubchannelView> Get(std::string_view schid);
+  // Attach: driver_override, unbind, bind to vfio_ccw, create the mdev, and
+  // in agent mode open the device, map the arena and connect the IRQs. The
+  // second value is true when it was attached already in that mode (nothing
+  // done). A failing step rolls back the steps before it; the error names the
+  // step. Errors also: kFailedPrecondition (cannot be passed through, and
+  // why; attached in the other mode; FOREIGN without `force`), kAlreadyExists
+  // (the UUID is taken).
+  absl::StatusOr<std::pair<SubchannelView, bool>> Attach(std::string_view schid, bool handoff,
+                                                         std::string uuid, std::string owner);
+  // Detach: close, remove the mdev, unbind from vfio_ccw, clear the override,
+  // probe (back to io_subchannel). The second value is true when there was
+  // nothing to do. FOREIGN subchannels need `force`.
+  absl::StatusOr<std::pair<SubchannelView, bool>> Detach(std::string_view schid, bool force);
+  // VFIO_DEVICE_RESET of an agent-mode device.
+  absl::StatusOr<SubchannelView> Reset(std::string_view schid);
+
+  // ---- I/O on an agent-mode device. Requests to one subchannel run one at a
+  // time. When `deadline` passes or `cancelled()` turns true the program is
+  // halted, then cleared if need be (kDeadlineExceeded / kCancelled, the
+  // message says which). Errors: kFailedPrecondition (not attached, hand-off,
+  // not operational, paths gone: -EACCES/-ENODEV/-EIO), kUnavailable (-EBUSY,
+  // -EAGAIN after retries), kInvalidArgument (policed: rule, CCW index and
+  // errno; or refused by the kernel: -EINVAL/-EFAULT/-ENOMEM).
+  absl::StatusOr<ProgramResult> Run(std::string_view schid, ProgramRequest& request, absl::Time deadline,
+                                    std::function<bool()> cancelled = nullptr);
+  // HALT / CLEAR SUBCHANNEL; returns the interruption that ended it.
+  // kUnimplemented without the async region.
+  absl::StatusOr<translate::Irb> Halt(std::string_view schid, absl::Time deadline);
+  absl::StatusOr<translate::Irb> Clear(std::string_view schid, absl::Time deadline);
+  // STORE SUBCHANNEL. kUnimplemented without the SCHIB region.
+  absl::StatusOr<translate::Schib> Store(std::string_view schid);
+
+  EventBus& events() { return bus_; }
+  // Reconciles now (also runs at Start and after hotplug).
+  absl::Status Reconcile();
+
+ private:
+  struct Dev;
+  struct Waiter;
+
+  absl::StatusOr<std::string> CanonicalSchid(std::string_view schid);
+  std::shared_ptr<absl::Mutex> LifecycleLock(const std::string& schid);
+  std::shared_ptr<Dev> Find(const std::string& schid);
+  absl::StatusOr<std::shared_ptr<Dev>> AgentModeDev(std::string_view schid);
+  SubchannelView ViewOf(const SubchannelInfo& info);
+  void SetState(const std::string& schid, AgentState state, std::string message);
+
+  absl::StatusOr<std::pair<SubchannelView, bool>> AttachLocked(const std::string& schid, bool handoff,
+                                                               std::string uuid, std::string owner,
+                                                               bool from_reconcile);
+  absl::StatusOr<std::pair<SubchannelView, bool>> DetachLocked(const std::string& schid, bool force);
+  // Opens the VFIO device of an attached subchannel and wires it to the worker.
+  absl::Status OpenDevice(const std::shared_ptr<Dev>& d);
+  void CloseDevice(Dev& d);
+  void LearnIdentity(Dev& d);
+
+  // I/O helpers (d.io_mu held).
+  absl::StatusOr<ProgramResult> RunLocked(Dev& d, ProgramRequest& req, absl::Time deadline,
+                                          const std::function<bool()>& cancelled, bool fetch_sense);
+  std::string Abort(Dev& d, Waiter& w);
+  absl::StatusOr<translate::Irb> AsyncOp(std::string_view schid, bool clear, absl::Time deadline);
+
+  // Worker handlers.
+  void OnIo(const std::shared_ptr<Dev>& d);
+  void OnCrw(const std::shared_ptr<Dev>& d);
+  void OnReq(const std::shared_ptr<Dev>& d);
+  void OnDeviceEvents();
+  void ReconcileLoop();
+
+  SysfsOps& sysfs_;
+  VfioOps& vfio_;
+  StateStore& state_;
+  const AgentOptions options_;
+  Css css_;
+  EventBus bus_;
+  std::unique_ptr<IoWorker> worker_;
+  DeviceEventSource* events_ = nullptr;
+
+  absl::Mutex mu_;
+  std::map<std::string, std::shared_ptr<Dev>> attached_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, AgentState> transient_ ABSL_GUARDED_BY(mu_);  // attaching / detaching
+  std::map<std::string, std::shared_ptr<absl::Mutex>> life_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, AgentState> last_state_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> releasers_ ABSL_GUARDED_BY(mu_);
+
+  absl::Mutex rec_mu_;
+  bool rec_stop_ ABSL_GUARDED_BY(rec_mu_) = false;
+  std::optional<absl::Time> rec_due_ ABSL_GUARDED_BY(rec_mu_);
+  std::thread reconciler_;
+};
+
+// The absl::Status for a negative errno from the I/O region write, naming the
+// subchannel and what the errno means (see reference/vfio-ccw.md).
+absl::Status StartError(std::string_view schid, int neg_errno);
+
+}  // namespace ccwpass::agent
+
+#endif  // CCWPASS_AGENT_CORE_AGENT_H_
