@@ -88,6 +88,24 @@ void ExpectTreeConsistent(const FixtureTree& t) {
   }
 }
 
+// A fixture tree read through FileSysfs next to the simulated kernel of the
+// same host.
+class FixtureVsSimTest : public ::testing::Test {
+ protected:
+  void Load(const char* manifest, const sim::HostConfig& host) {
+    auto t = FixtureTree::Load(manifest);
+    ASSERT_TRUE(t.ok()) << t.status();
+    tree_ = std::move(*t);
+    fs_ = std::make_unique<FileSysfs>(tree_->root());
+    auto k = sim::SimKernel::Create(host);
+    ASSERT_TRUE(k.ok()) << k.status();
+    sim_ = std::move(*k);
+  }
+  std::unique_ptr<FixtureTree> tree_;
+  std::unique_ptr<FileSysfs> fs_;
+  std::unique_ptr<sim::SimKernel> sim_;
+};
+
 // ---------------------------------------------------------------------------
 // The s390x guest under QEMU.
 
@@ -105,22 +123,13 @@ sim::HostConfig QemuGuestHost() {
   return h;
 }
 
-class QemuGuestTest : public ::testing::Test {
+class QemuGuestTest : public FixtureVsSimTest {
  protected:
   void SetUp() override {
-    auto t = FixtureTree::Load(kQemuGuest);
-    ASSERT_TRUE(t.ok()) << t.status();
-    tree_ = std::move(*t);
-    fs_ = std::make_unique<FileSysfs>(tree_->root());
-    auto k = sim::SimKernel::Create(QemuGuestHost());
-    ASSERT_TRUE(k.ok()) << k.status();
-    sim_ = std::move(*k);
-    Passthrough(*sim_, "0.0.0002");
+    ASSERT_NO_FATAL_FAILURE(Load(kQemuGuest, QemuGuestHost()));
+    ASSERT_NO_FATAL_FAILURE(Passthrough(*sim_, "0.0.0002"));
     ASSERT_EQ(sim_->Write("bus/css/devices/0.0.0002/mdev_supported_types/vfio_ccw-io/create", kUuid), 0);
   }
-  std::unique_ptr<FixtureTree> tree_;
-  std::unique_ptr<FileSysfs> fs_;
-  std::unique_ptr<sim::SimKernel> sim_;
 };
 
 TEST_F(QemuGuestTest, TreeIsConsistent) { ExpectTreeConsistent(*tree_); }
@@ -206,22 +215,13 @@ sim::HostConfig LparHost() {
   return h;
 }
 
-class LparDasdTest : public ::testing::Test {
+class LparDasdTest : public FixtureVsSimTest {
  protected:
   void SetUp() override {
-    auto t = FixtureTree::Load(kLparDasd);
-    ASSERT_TRUE(t.ok()) << t.status();
-    tree_ = std::move(*t);
-    fs_ = std::make_unique<FileSysfs>(tree_->root());
-    auto k = sim::SimKernel::Create(LparHost());
-    ASSERT_TRUE(k.ok()) << k.status();
-    sim_ = std::move(*k);
+    ASSERT_NO_FATAL_FAILURE(Load(kLparDasd, LparHost()));
     ASSERT_EQ(sim_->Write("bus/ccw/devices/0.0.e000/online", "1"), 0);
-    Passthrough(*sim_, "0.0.0002");
+    ASSERT_NO_FATAL_FAILURE(Passthrough(*sim_, "0.0.0002"));
   }
-  std::unique_ptr<FixtureTree> tree_;
-  std::unique_ptr<FileSysfs> fs_;
-  std::unique_ptr<sim::SimKernel> sim_;
 };
 
 TEST_F(LparDasdTest, TreeIsConsistent) { ExpectTreeConsistent(*tree_); }
