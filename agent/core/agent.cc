@@ -607,21 +607,20 @@ absl::StatusOr<ProgramResult> Agent::RunLocked(Dev& d, ProgramRequest& req, absl
   ProgramResult result;
   result.warnings = prog->warnings();
   Waiter w;
+  const absl::Time t0 = absl::Now();
   {
+    // The subchannel lock is held across the I/O region write, as the kernel
+    // holds its own across SSCH: the interruption cannot be taken before the
+    // FSM knows the program was started.
     absl::MutexLock l(&d.mu);
     d.waiter = &w;
-  }
-  const absl::Time t0 = absl::Now();
-  const int rc = d.dev->Start(prog->orb(), &result.retries);
-  if (rc != 0) {
-    absl::MutexLock l(&d.mu);
-    d.waiter = nullptr;
-    d.fsm.Dispatch(FsmEvent::kStartFailed);
-    return StartError(d.schid, rc);
-  }
-  {
-    absl::MutexLock l(&d.mu);
-    if (d.fsm.state() == FsmState::kCpProcessing) d.fsm.Dispatch(FsmEvent::kStarted);
+    const int rc = d.dev->Start(prog->orb(), &result.retries);
+    if (rc != 0) {
+      d.waiter = nullptr;
+      d.fsm.Dispatch(FsmEvent::kStartFailed);
+      return StartError(d.schid, rc);
+    }
+    d.fsm.Dispatch(FsmEvent::kStarted);
   }
   // Wait for the final interruption, the deadline, or cancellation.
   std::string aborted;
