@@ -638,7 +638,9 @@ SimKernel::Node SimKernel::Resolve(std::string_view path) {
         }
         break;
       case Node::kSch:
-        if (p == "type" || p == "modalias" || p == "chpids" || p == "pimpampom" || p == "dev_busid") {
+        // css_register_subchannel() adds chpids, pimpampom and dev_busid to I/O subchannels only.
+        if (p == "type" || p == "modalias" ||
+            (s->cfg.type == 0 && (p == "chpids" || p == "pimpampom" || p == "dev_busid"))) {
           next = attr(Node::kSch, s, p, true, false);
         } else if (p == "driver_override") {
           next = attr(Node::kSch, s, p, true, true);
@@ -800,7 +802,8 @@ int SimKernel::List(std::string_view path, std::vector<std::string>* names) {
       for (auto& [id, c] : chps_) v.push_back(absl::StrFormat("chp0.%02x", id));
       break;
     case Node::kSch:
-      v = {"chpids", "dev_busid", "driver_override", "modalias", "pimpampom", "subsystem", "type"};
+      v = {"driver_override", "modalias", "subsystem", "type"};
+      if (s->cfg.type == 0) v.insert(v.end(), {"chpids", "dev_busid", "pimpampom"});
       if (!s->driver.empty()) v.push_back("driver");
       if (s->has_ccwdev()) v.push_back(s->busid);
       if (s->driver == kVfioCcw) v.push_back("mdev_supported_types");
@@ -1185,7 +1188,7 @@ int SimKernel::SetContainer(int group_fd, int container) {
   if (!e) return -EBADF;
   if (e->kind != FdEntry::kGroup) return -ENOTTY;
   if (e->group->gone) return -ENODEV;
-  if (e->group->container) return -EBUSY;
+  if (e->group->container) return -EINVAL;  // vfio_group_ioctl_set_container (6.1)
   auto c = Fd(container);
   if (!c) return -EBADF;
   if (c->kind != FdEntry::kContainer) return -EINVAL;

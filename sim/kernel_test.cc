@@ -304,7 +304,7 @@ TEST_F(VfioTest, VfioSetupErrors) {
   EXPECT_EQ(k_->GetDeviceFd(g, kUuid2), -EINVAL);  // no container
   EXPECT_EQ(k_->SetContainer(g, 12345), -EBADF);
   ASSERT_EQ(k_->SetContainer(g, cont), 0);
-  EXPECT_EQ(k_->SetContainer(g, cont), -EBUSY);
+  EXPECT_EQ(k_->SetContainer(g, cont), -EINVAL);
   EXPECT_EQ(k_->GetDeviceFd(g, kUuid2), -EINVAL);  // no IOMMU
   EXPECT_EQ(k_->SetIommu(cont, 42), -ENODEV);
   ASSERT_EQ(k_->SetIommu(cont, VFIO_TYPE1v2_IOMMU), 0);

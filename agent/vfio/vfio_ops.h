@@ -52,7 +52,7 @@ class VfioOps {
   virtual int OpenGroup(int group) = 0;
   // VFIO_GROUP_GET_STATUS: fills VFIO_GROUP_FLAGS_VIABLE|CONTAINER_SET; 0 or -errno.
   virtual int GetGroupStatus(int group_fd, uint32_t* flags) = 0;
-  // VFIO_GROUP_SET_CONTAINER: 0 or -errno (-EBUSY when already set, -EPERM not viable).
+  // VFIO_GROUP_SET_CONTAINER: 0 or -errno (-EINVAL when already set, -EPERM not viable).
   virtual int SetContainer(int group_fd, int container) = 0;
   // VFIO_GROUP_UNSET_CONTAINER: 0 or -errno (-EBUSY while a device is open).
   virtual int UnsetContainer(int group_fd) = 0;
