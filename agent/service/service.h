@@ -1,0 +1,79 @@
+// The gRPC services of proto/ccw/v1 over the agent core: Subchannels and Io
+// (synchronous), Events (callback API: one write in flight, a bounded queue
+// per watcher, overflow reported as an OVERFLOW event). absl::Status becomes
+// grpc::Status here and only here (ToGrpcStatus).
+#ifndef CCWPASS_AGENT_SERVICE_SERVICE_H_
+#define CCWPASS_AGENT_SERVICE_SERVICE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "agent/core/agent.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/ccw/v1/ccw.grpc.pb.h"
+
+namespace ccwpass::agent {
+
+// The one place where absl::Status turns into grpc::Status: same code, same
+// message.
+grpc::Status ToGrpcStatus(const absl::Status& s);
+
+// ---- Conversions (also used by tests and the device plugin).
+void ToProto(const SubchannelView& v, ccw::v1::Subchannel* out);
+void ToProto(const translate::Scsw& s, ccw::v1::Scsw* out);
+void ToProto(const translate::Irb& irb, ccw::v1::Irb* out);
+void ToProto(const translate::Schib& schib, ccw::v1::StoreSubchannelResponse* out);
+void ToProto(const AgentEvent& e, ccw::v1::Event* out);
+std::string CrwText(const translate::Crw& crw);
+
+// Builds a ProgramRequest from a StartProgramRequest's program (structural,
+// raw or program_json). Errors: kInvalidArgument naming the field
+// ("structural.ccws[2].flags: MIDA is refused", "raw.memory_size: ...").
+absl::StatusOr<ProgramRequest> ProgramFromProto(const ccw::v1::StartProgramRequest& req,
+                                                std::vector<uint64_t>* list_addrs);
+
+class SubchannelsService final : public ccw::v1::Subchannels::Service {
+ public:
+  explicit SubchannelsService(Agent& agent) : agent_(agent) {}
+  grpc::Status ListSubchannels(grpc::ServerContext*, const ccw::v1::ListSubchannelsRequest*,
+                               ccw::v1::ListSubchannelsResponse*) override;
+  grpc::Status GetSubchannel(grpc::ServerContext*, const ccw::v1::GetSubchannelRequest*,
+                             ccw::v1::Subchannel*) override;
+  grpc::Status Attach(grpc::ServerContext*, const ccw::v1::AttachRequest*, ccw::v1::AttachResponse*) override;
+  grpc::Status Detach(grpc::ServerContext*, const ccw::v1::DetachRequest*, ccw::v1::DetachResponse*) override;
+  grpc::Status Reset(grpc::ServerContext*, const ccw::v1::ResetRequest*, ccw::v1::Subchannel*) override;
+
+ private:
+  Agent& agent_;
+};
+
+class IoService final : public ccw::v1::Io::Service {
+ public:
+  explicit IoService(Agent& agent) : agent_(agent) {}
+  grpc::Status StartProgram(grpc::ServerContext*, const ccw::v1::StartProgramRequest*,
+                            ccw::v1::StartProgramResponse*) override;
+  grpc::Status Halt(grpc::ServerContext*, const ccw::v1::HaltRequest*, ccw::v1::HaltResponse*) override;
+  grpc::Status Clear(grpc::ServerContext*, const ccw::v1::ClearRequest*, ccw::v1::ClearResponse*) override;
+  grpc::Status StoreSubchannel(grpc::ServerContext*, const ccw::v1::StoreSubchannelRequest*,
+                               ccw::v1::StoreSubchannelResponse*) override;
+
+ private:
+  Agent& agent_;
+};
+
+class EventsService final : public ccw::v1::Events::CallbackService {
+ public:
+  // `queue` events per watcher before it starts losing them.
+  explicit EventsService(Agent& agent, size_t queue = 1024) : agent_(agent), queue_(queue) {}
+  grpc::ServerWriteReactor<ccw::v1::Event>* Watch(grpc::CallbackServerContext* ctx,
+                                                  const ccw::v1::WatchRequest* req) override;
+
+ private:
+  Agent& agent_;
+  size_t queue_;
+};
+
+}  // namespace ccwpass::agent
+
+#endif  // CCWPASS_AGENT_SERVICE_SERVICE_H_
