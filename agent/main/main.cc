@@ -1,0 +1,137 @@
+// ccw-agent: flags and wiring only. One agent per host: on a real s390 host it
+// uses sysfs, libudev and VFIO under the roots given by flags; with --sim it
+// runs the same code against the simulated kernel described by a host file.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/synchronization/mutex.h"
+#include "agent/core/agent.h"
+#include "agent/service/service.h"
+#include "agent/state/state_store.h"
+#include "agent/sysfs/file_sysfs.h"
+#include "agent/udev/udev_monitor.h"
+#include "agent/vfio/linux_vfio.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "sim/host_config.h"
+#include "sim/kernel.h"
+#include "spdlog/spdlog.h"
+
+namespace {
+
+int Fail(const std::string& what) {
+  std::fprintf(stderr, "ccw-agent: %s\n", what.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // SIGINT and SIGTERM are taken by sigwait() at the end; block them before
+  // any thread starts so that none of them dies of one.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // Debian's Abseil is built without NDEBUG: its Mutex deadlock detection
+  // would cost time on every lock of the I/O path.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+
+  CLI::App app{"ccw-agent: the s390 channel-I/O passthrough agent (vfio-ccw)"};
+  std::string sim_host, sysfs_root = "/sys", dev_root = "/dev", run_dir = "/run/ccwpass", socket_path,
+              state_dir = "/var/lib/ccwpass", tcp, log_level = "info";
+  uint64_t arena_bytes = 1 << 20;
+  app.add_option("--sim", sim_host, "serve a simulated host described by this YAML file (docs/host-description.md)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--sysfs-root", sysfs_root, "sysfs root (real kernel)")->capture_default_str();
+  app.add_option("--dev-root", dev_root, "/dev root for /dev/vfio (real kernel)")->capture_default_str();
+  app.add_option("--run-dir", run_dir, "runtime directory; the socket is <run-dir>/agent.sock")->capture_default_str();
+  app.add_option("--socket", socket_path, "Unix socket path (default <run-dir>/agent.sock)");
+  app.add_option("--state-dir", state_dir, "where the desired state is kept (empty: in memory only)")
+      ->capture_default_str();
+  app.add_option("--listen-tcp", tcp, "also listen on TCP host:port (loopback only without TLS)");
+  app.add_option("--arena-bytes", arena_bytes, "DMA arena per attached device, bytes")->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  if (socket_path.empty()) socket_path = run_dir + "/agent.sock";
+  if (!tcp.empty() && tcp.rfind("127.", 0) != 0 && tcp.rfind("localhost:", 0) != 0 && tcp.rfind("[::1]:", 0) != 0) {
+    return Fail("--listen-tcp " + tcp + ": refusing to listen beyond loopback without TLS");
+  }
+
+  // The seams.
+  std::unique_ptr<ccwpass::sim::SimKernel> sim;
+  std::unique_ptr<ccwpass::agent::FileSysfs> real_sysfs;
+  std::unique_ptr<ccwpass::agent::LinuxVfio> real_vfio;
+  std::unique_ptr<ccwpass::agent::DeviceEventSource> events;
+  ccwpass::agent::SysfsOps* sysfs;
+  ccwpass::agent::VfioOps* vfio;
+  if (!sim_host.empty()) {
+    absl::StatusOr<ccwpass::sim::HostConfig> host = ccwpass::sim::LoadHostConfig(sim_host);
+    if (!host.ok()) return Fail(std::string(host.status().message()));
+    absl::StatusOr<std::unique_ptr<ccwpass::sim::SimKernel>> k = ccwpass::sim::SimKernel::Create(*host);
+    if (!k.ok()) return Fail(std::string(k.status().message()));
+    sim = std::move(*k);
+    sysfs = sim.get();
+    vfio = sim.get();
+    events = sim->NewEventSource({"css", "ccw", "mdev"});
+    spdlog::info("simulated host {}: {} subchannels", sim_host, host->subchannels.size());
+  } else {
+    real_sysfs = std::make_unique<ccwpass::agent::FileSysfs>(sysfs_root);
+    real_vfio = std::make_unique<ccwpass::agent::LinuxVfio>(dev_root);
+    sysfs = real_sysfs.get();
+    vfio = real_vfio.get();
+    auto mon = ccwpass::agent::UdevMonitor::Create({"css", "ccw", "mdev"});
+    if (mon.ok()) {
+      events = std::move(*mon);
+    } else {
+      spdlog::warn("no device events (hotplug is not followed): {}", mon.status().ToString());
+    }
+  }
+
+  absl::StatusOr<std::unique_ptr<ccwpass::agent::StateStore>> store = ccwpass::agent::StateStore::Open(state_dir);
+  if (!store.ok()) return Fail(std::string(store.status().message()));
+  ccwpass::agent::AgentOptions options;
+  options.device.arena_bytes = arena_bytes;
+  ccwpass::agent::Agent agent(*sysfs, *vfio, **store, options);
+  if (absl::Status st = agent.Start(events.get()); !st.ok()) return Fail(std::string(st.message()));
+
+  // The server.
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(socket_path).parent_path(), ec);
+  ::unlink(socket_path.c_str());
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  ccwpass::agent::SubchannelsService subchannels(agent);
+  ccwpass::agent::IoService io(agent);
+  ccwpass::agent::EventsService evs(agent);
+  grpc::ServerBuilder b;
+  b.AddListeningPort("unix:" + socket_path, grpc::InsecureServerCredentials());
+  if (!tcp.empty()) b.AddListeningPort(tcp, grpc::InsecureServerCredentials());
+  b.RegisterService(&subchannels);
+  b.RegisterService(&io);
+  b.RegisterService(&evs);
+  std::unique_ptr<grpc::Server> server = b.BuildAndStart();
+  if (!server) return Fail("cannot listen on unix:" + socket_path + (tcp.empty() ? "" : " or " + tcp));
+  ::chmod(socket_path.c_str(), 0660);
+  spdlog::info("ccw-agent listening on unix:{}{}", socket_path, tcp.empty() ? "" : " and " + tcp);
+
+  // Until SIGINT or SIGTERM (blocked in every thread since the start).
+  int sig = 0;
+  sigwait(&set, &sig);
+  spdlog::info("signal {}: shutting down", sig);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  agent.Stop();
+  ::unlink(socket_path.c_str());
+  return 0;
+}
