@@ -36,6 +36,10 @@ expect sense-id.json 0 \
   '{"verdict":"accepted","chains":1,"ccws":1,"idaws":1,"bytes":256}'
 expect sense-id-raw.json 0 \
   '{"verdict":"accepted","chains":1,"ccws":1,"idaws":1,"bytes":256}'
+# DE (track 0 only) + LR (orient to R3, read data, 1 record, TLF 80) + READ DATA 80:
+# three data-moving CCWs, one IDAW each (16 + 16 + 80 bytes within one arena page).
+expect vol1-label.json 0 \
+  '{"verdict":"accepted","chains":1,"ccws":3,"idaws":3,"bytes":112}'
 expect dasd-read-4k.json 0 \
   '{"verdict":"accepted","chains":1,"ccws":3,"idaws":4,"bytes":4128}'
 expect dasd-write-4k.json 0 \
