@@ -1,5 +1,7 @@
 #include "ctl/agent_client.h"
 
+#include <sys/un.h>
+
 #include <cstdlib>
 #include <string>
 #include <utility>
@@ -12,6 +14,9 @@
 
 namespace ccwpass::ctl {
 namespace {
+
+// sizeof(sockaddr_un::sun_path) - 1: longer paths cannot be connected to.
+constexpr size_t kMaxSocketPath = sizeof(sockaddr_un{}.sun_path) - 1;
 
 constexpr char kAddressForm[] = "--agent must be unix:///path/to.sock or host:port";
 
@@ -48,9 +53,13 @@ absl::StatusOr<std::string> AgentTarget(std::string_view address) {
       return absl::InvalidArgumentError(
           fmt::format("agent address \"{}\" has no absolute socket path: {}", a, kAddressForm));
     }
+    if (path.size() > kMaxSocketPath) {
+      return absl::InvalidArgumentError(fmt::format("agent socket path is {} bytes; Unix sockets allow {}: {}",
+                                                    path.size(), kMaxSocketPath, path));
+    }
     return a;
   }
-  if (a.front() == '/') return "unix://" + a;
+  if (a.front() == '/') return AgentTarget("unix://" + a);
   if (absl::StrContains(a, "://")) return a;  // another gRPC scheme (dns:///, ipv4:, ...)
   // host:port, [v6]:port
   const size_t colon = a.rfind(':');
@@ -66,9 +75,16 @@ std::shared_ptr<grpc::Channel> InsecureChannel(const std::string& target) {
   return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
 }
 
-bool AgentAnswered(const grpc::Status& status, grpc::Channel& channel) {
+bool AgentAnswered(const grpc::Status& status) {
   if (status.error_code() != grpc::StatusCode::UNAVAILABLE) return true;
-  return channel.GetState(false) == GRPC_CHANNEL_READY;
+  static constexpr const char* kTransport[] = {
+      "failed to connect to all addresses", "DNS resolution failed", "Socket closed", "Connection reset",
+      "Broken pipe", "Connection refused", "empty address list", "Endpoint read failed", "connections to all backends failing",
+  };
+  for (const char* t : kTransport) {
+    if (absl::StrContains(status.error_message(), t)) return false;
+  }
+  return true;
 }
 
 RpcFailure DescribeRpcFailure(const grpc::Status& status, const RpcCall& call, bool answered) {
@@ -76,7 +92,7 @@ RpcFailure DescribeRpcFailure(const grpc::Status& status, const RpcCall& call, b
   const std::string what = call.schid.empty() ? msg : (absl::StartsWith(msg, call.schid) ? msg : call.schid + ": " + msg);
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
-      if (!answered) return {kExitUnreachable, Unreachable(call.agent)};
+      if (!answered) return {kExitUnreachable, Unreachable(call.agent) + "\ngRPC: " + msg};
       return {kExitRetry, fmt::format("{}\nthe subchannel is busy; try again later", what)};
     case grpc::StatusCode::NOT_FOUND:
       if (call.schid.empty()) return {kExitNotFound, msg};
@@ -84,8 +100,9 @@ RpcFailure DescribeRpcFailure(const grpc::Status& status, const RpcCall& call, b
     case grpc::StatusCode::FAILED_PRECONDITION:
       if (call.io) {
         return {kExitRejected,
-                fmt::format("{}\nI/O needs the subchannel attached in agent mode: ccwctl attach {}", what,
-                            call.schid)};
+                fmt::format("{}\nthis needs the subchannel attached in agent mode: ccwctl attach {} "
+                            "(a handed-off one: ccwctl detach {} first)",
+                            what, call.schid, call.schid)};
       }
       return {kExitRejected, what};
     case grpc::StatusCode::DEADLINE_EXCEEDED:

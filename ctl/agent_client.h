@@ -39,7 +39,8 @@ std::string ChooseAgentAddress(const std::string& flag, const GetEnvFn& getenv);
 //   "/run/x.sock" (absolute path)             -> "unix:///run/x.sock"
 //   "host:port", "[::1]:port", "dns:///h:p"   -> unchanged (TCP)
 // Errors: kInvalidArgument for an empty address, "unix://" without a path, a
-// relative path, or a host without a port ("--agent must be unix:///path/to.sock or host:port").
+// relative path, or a host without a port ("--agent must be unix:///path/to.sock or host:port"),
+// and for a socket path longer than a sockaddr_un holds (107 bytes).
 absl::StatusOr<std::string> AgentTarget(std::string_view address);
 
 // Makes the channel for a gRPC target. The default makes an insecure channel
@@ -61,6 +62,7 @@ struct RpcFailure {
 
 // The message and exit code for a failed RPC:
 //   UNAVAILABLE before any answer -> kExitUnreachable, "cannot reach ccw-agent at ADDR: is it running? ..."
+//                                    and gRPC's reason on a second line
 //   UNAVAILABLE from the agent    -> kExitRetry, the agent's message, "try again later"
 //   NOT_FOUND                     -> kExitNotFound, "no subchannel S (ccwctl list shows them)"
 //   FAILED_PRECONDITION           -> kExitRejected; for I/O commands with "attach it first: ccwctl attach S"
@@ -70,11 +72,14 @@ struct RpcFailure {
 // never got a connection (see AgentAnswered).
 RpcFailure DescribeRpcFailure(const grpc::Status& status, const RpcCall& call, bool answered);
 
-// Whether an RPC that ended with `status` on `channel` was answered by a server
-// (as opposed to failing to connect): true unless the status is UNAVAILABLE and
-// the channel is not READY (gRPC fails calls fast with UNAVAILABLE while the
-// channel is in TRANSIENT_FAILURE, e.g. no socket or connection refused).
-bool AgentAnswered(const grpc::Status& status, grpc::Channel& channel);
+// Whether an RPC that ended with `status` was answered by a server, as opposed
+// to gRPC failing to reach one. Both come as UNAVAILABLE; gRPC's own have
+// transport messages ("failed to connect to all addresses; last error: ...:
+// No such file or directory", "DNS resolution failed", "Socket closed",
+// "Connection reset", ...), the agent's name a subchannel ("0.0.0100: busy").
+// (Neither the peer nor the channel state tells them apart: a failed connect
+// still has a peer, and an in-process channel has no connectivity state.)
+bool AgentAnswered(const grpc::Status& status);
 
 }  // namespace ccwpass::ctl
 

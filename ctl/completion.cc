@@ -58,7 +58,7 @@ void Walk(CLI::App* app, const std::string& path, std::vector<Node>& nodes) {
     std::vector<std::string> names;
     for (const std::string& s : opt->get_snames()) names.push_back("-" + s);
     for (const std::string& l : opt->get_lnames()) names.push_back("--" + l);
-    const bool takes_value = opt->get_type_size_min() > 0;
+    const bool takes_value = opt->get_expected_min() > 0;  // flags expect 0 values
     for (const std::string& name : names) {
       n.options.push_back(name);
       if (takes_value) {
@@ -106,7 +106,7 @@ _ccwctl() {
     return 0
   fi
   if [[ "$cur" == -* ]]; then
-    _ccwctl_complete_words "$(_ccwctl_opts "$path") $(_ccwctl_opts "")" "$cur"
+    _ccwctl_complete_words "$(_ccwctl_opts "$path")${path:+ $(_ccwctl_global_opts)}" "$cur"
     return 0
   fi
   local subs
@@ -145,6 +145,15 @@ std::string BashCompletion(CLI::App& root) {
   for (const Node& n : nodes) {
     if (n.path.empty()) root_values = n.value_options;
   }
+  // ... and are offered there, except -h/--help, which every command has.
+  std::vector<std::string> globals;
+  for (const Node& n : nodes) {
+    if (!n.path.empty()) continue;
+    for (const std::string& o : n.options) {
+      if (o != "-h" && o != "--help") globals.push_back(o);
+    }
+  }
+  s += fmt::format("_ccwctl_global_opts() {{\n  echo {}\n}}\n\n", Quote(absl::StrJoin(globals, " ")));
   s += "_ccwctl_takes_value() {\n  case \"$1|$2\" in\n";
   std::vector<std::string> cases;
   for (const std::string& o : root_values) cases.push_back(Quote("") + "*" + Quote("|" + o));

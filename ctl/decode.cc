@@ -238,7 +238,7 @@ std::vector<std::pair<std::string, std::string>> ScswFields(const ccw::v1::Scsw&
       {"status", OrDash(status)},
       {"device status", fmt::format("{} (0x{:02x})", OrDash(dstat), s.dstat())},
       {"subchannel status", fmt::format("{} (0x{:02x})", OrDash(cstat), s.cstat())},
-      {"cc", fmt::format("{}", s.cc())},
+      {"condition code", fmt::format("{}", s.cc())},
       {"CCW address", fmt::format("0x{:08x}", s.cpa())},
       {"residual count", fmt::format("{}", s.count())},
   };

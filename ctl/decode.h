@@ -112,7 +112,7 @@ std::string ChpidsText(const google::protobuf::RepeatedField<uint32_t>& chpids);
 // The SCSW in words, one "name: value" pair per element, e.g.
 // {"function", "start"}, {"status", "status pending, primary, secondary"},
 // {"device status", "channel end, device end"}, {"subchannel status", "-"},
-// {"cc", "0"}, {"CCW address", "0x00001018"}, {"residual count", "0"}.
+// {"condition code", "0"}, {"CCW address", "0x00001018"}, {"residual count", "0"}.
 // The agent's *_text fields are used when set; otherwise the words come from
 // translate/arch.h.
 std::vector<std::pair<std::string, std::string>> ScswFields(const ccw::v1::Scsw& s);

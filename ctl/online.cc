@@ -70,8 +70,7 @@ void Online::Fail(int exit_code, const std::string& message) {
 }
 
 void Online::FailRpc(const grpc::Status& status, const std::string& schid, bool io) {
-  const bool answered = channel_ == nullptr || AgentAnswered(status, *channel_);
-  const RpcFailure f = DescribeRpcFailure(status, RpcCall{AgentAddress(), schid, io}, answered);
+  const RpcFailure f = DescribeRpcFailure(status, RpcCall{AgentAddress(), schid, io}, AgentAnswered(status));
   Fail(f.exit_code, f.message);
 }
 

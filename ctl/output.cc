@@ -35,6 +35,7 @@ bool NeedsQuotes(const std::string& s) {
 void Emit(YAML::Emitter& e, const Json& j) {
   switch (j.type()) {
     case Json::value_t::object:
+      if (j.empty()) e << YAML::Flow;  // "{}" on the key's line
       e << YAML::BeginMap;
       for (const auto& [k, v] : j.items()) {
         e << YAML::Key << k << YAML::Value;
@@ -43,6 +44,7 @@ void Emit(YAML::Emitter& e, const Json& j) {
       e << YAML::EndMap;
       break;
     case Json::value_t::array:
+      if (j.empty()) e << YAML::Flow;  // "[]" on the key's line
       e << YAML::BeginSeq;
       for (const Json& v : j) Emit(e, v);
       e << YAML::EndSeq;
@@ -81,13 +83,16 @@ OutputFormat ParseOutputFormat(std::string_view word) {
 
 std::string MessageToJson(const google::protobuf::Message& m, bool pretty) {
   google::protobuf::util::JsonPrintOptions o;
-  o.add_whitespace = pretty;
   o.always_print_primitive_fields = true;
   o.preserve_proto_field_names = true;
   std::string s;
   // Fails only for Any fields with unknown types; the API has none.
   (void)google::protobuf::util::MessageToJsonString(m, &s, o);
-  if (pretty && (s.empty() || s.back() != '\n')) s += '\n';
+  if (!pretty) return s;
+  // protobuf indents by one space; re-indent by two, keeping the field order.
+  const Json j = Json::parse(s, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_discarded()) s = j.dump(2);
+  if (s.empty() || s.back() != '\n') s += '\n';
   return s;
 }
 
@@ -96,9 +101,6 @@ absl::StatusOr<std::string> JsonToYaml(std::string_view json) {
   if (j.is_discarded()) return absl::InvalidArgumentError("not JSON");
   YAML::Emitter e;
   e.SetIndent(2);
-  if ((j.is_object() || j.is_array()) && j.empty()) {
-    e << YAML::Flow;
-  }
   Emit(e, j);
   std::string s = e.c_str();
   s += '\n';

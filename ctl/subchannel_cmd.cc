@@ -36,9 +36,12 @@ std::string TypeText(uint32_t type) {
   }
 }
 
+// "attached (agent mode)", "handed-off", "not-operational (handoff mode)", "detached".
 std::string StateText(const Subchannel& s) {
   std::string t(StateWord(s.state()));
-  if (s.mode() != ccw::v1::ATTACH_MODE_UNSPECIFIED) t += fmt::format(" ({} mode)", ModeWord(s.mode()));
+  if (s.mode() != ccw::v1::ATTACH_MODE_UNSPECIFIED && s.state() != ccw::v1::HANDED_OFF) {
+    t += fmt::format(" ({} mode)", ModeWord(s.mode()));
+  }
   return t;
 }
 
@@ -180,8 +183,8 @@ void RunAttach(Online& o, const AttachFlags& f) {
     o.PrintMessage(resp, fmt);
   } else {
     const Subchannel& s = resp.subchannel();
-    o.out() << fmt::format("{}: {}{}, mdev {}\n", s.schid(), resp.already_attached() ? "already " : "", StateText(s),
-                           OrDash(s.mdev_uuid()));
+    o.out() << fmt::format("{}: {}attached ({} mode), mdev {}\n", s.schid(), resp.already_attached() ? "already " : "",
+                           ModeWord(s.mode()), OrDash(s.mdev_uuid()));
     if (s.state() == ccw::v1::HANDED_OFF) {
       o.out() << fmt::format("for a VM: ccwctl get {} -o qemu (or -o libvirt)\n", s.schid());
     }
