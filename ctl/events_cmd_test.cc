@@ -15,8 +15,6 @@ namespace ccwpass::ctl {
 namespace {
 
 using ::testing::ElementsAre;
-using testing::CliRunner;
-using testing::FakeAgent;
 using testing::Outcome;
 
 constexpr char kTable[] =
@@ -26,12 +24,7 @@ constexpr char kTable[] =
     "2024-05-01T12:00:02Z  #43  crw  0.0.0100  0.0.0100: channel path 15 lost  [rsc 4 erc 6 rsid 0x15: channel "
     "path 15: permanent error, not initialized (path lost)]\n";
 
-class EventsCmdTest : public ::testing::Test {
- protected:
-  Outcome Run(std::vector<std::string> args) { return cli_.Run(std::move(args)); }
-  FakeAgent agent_;
-  CliRunner cli_{agent_};
-};
+using EventsCmdTest = testing::CliTest;
 
 TEST_F(EventsCmdTest, TableOneLineEach) {
   const Outcome r = Run({"events"});

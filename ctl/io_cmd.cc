@@ -71,29 +71,24 @@ ccw::v1::StartProgramRequest OneReadCcw(const std::string& schid, uint8_t cmd, u
   return req;
 }
 
+using Channel = std::shared_ptr<grpc::Channel>;
+
 // Sends `req`; prints the result as `view` (table) or the message; sets the exit code.
 void RunProgram(Online& o, const ccw::v1::StartProgramRequest& req, const std::string& output,
                 const std::function<std::string(const StartProgramResponse&)>& view) {
-  auto channel = o.Channel();
-  if (channel == nullptr) return;
   StartProgramResponse resp;
-  auto ctx = o.UnaryContext();
-  const grpc::Status st = ccw::v1::Io::NewStub(channel)->StartProgram(ctx.get(), req, &resp);
-  if (!st.ok()) return o.FailRpc(st, req.schid(), true);
-  const OutputFormat fmt = ParseOutputFormat(output);
-  const bool device_error = ScswReportsError(resp.irb().scsw());
-  if (fmt != OutputFormat::kTable) {
-    o.PrintMessage(resp, fmt);
-  } else {
-    o.out() << (device_error ? ProgramResultText(resp, false) : view(resp));
+  if (!o.Unary(req.schid(), true, [&](Channel ch, grpc::ClientContext* ctx) {
+        return ccw::v1::Io::NewStub(ch)->StartProgram(ctx, req, &resp);
+      })) {
+    return;
   }
+  const bool device_error = ScswReportsError(resp.irb().scsw());
+  o.Emit(resp, output, [&] { return device_error ? ProgramResultText(resp, false) : view(resp); });
   if (device_error) {
     o.Fail(kExitDeviceError,
            fmt::format("{}: the device or channel reported an error: {}", req.schid(),
                        resp.summary().empty() ? "see the SCSW" : resp.summary()));
-    return;
   }
-  o.SetExitCode(kExitOk);
 }
 
 struct SchidFlags {
@@ -124,59 +119,35 @@ void RunFile(Online& o, const RunFlags& f) {
   RunProgram(o, req, f.output, [data](const StartProgramResponse& r) { return ProgramResultText(r, data); });
 }
 
-void RunHaltOrClear(Online& o, const SchidFlags& f, bool clear) {
+// HALT or CLEAR: the same shape of request and response.
+template <typename Request, typename Response>
+void RunAsync(Online& o, const SchidFlags& f, const char* what,
+              grpc::Status (ccw::v1::Io::Stub::*rpc)(grpc::ClientContext*, const Request&, Response*)) {
   const auto schid = o.Schid(f.schid);
   if (!schid) return;
-  auto channel = o.Channel();
-  if (channel == nullptr) return;
-  auto stub = ccw::v1::Io::NewStub(channel);
-  auto ctx = o.UnaryContext();
-  grpc::Status st;
-  ccw::v1::Irb irb;
-  std::unique_ptr<google::protobuf::Message> resp;
-  if (clear) {
-    ccw::v1::ClearRequest req;
-    req.set_schid(*schid);
-    auto r = std::make_unique<ccw::v1::ClearResponse>();
-    st = stub->Clear(ctx.get(), req, r.get());
-    irb = r->irb();
-    resp = std::move(r);
-  } else {
-    ccw::v1::HaltRequest req;
-    req.set_schid(*schid);
-    auto r = std::make_unique<ccw::v1::HaltResponse>();
-    st = stub->Halt(ctx.get(), req, r.get());
-    irb = r->irb();
-    resp = std::move(r);
+  Request req;
+  req.set_schid(*schid);
+  Response resp;
+  if (!o.Unary(*schid, true, [&](Channel ch, grpc::ClientContext* ctx) {
+        return (ccw::v1::Io::NewStub(ch).get()->*rpc)(ctx, req, &resp);
+      })) {
+    return;
   }
-  if (!st.ok()) return o.FailRpc(st, *schid, true);
-  const OutputFormat fmt = ParseOutputFormat(f.output);
-  if (fmt != OutputFormat::kTable) {
-    o.PrintMessage(*resp, fmt);
-  } else {
-    o.out() << fmt::format("{}: {} done\n", *schid, clear ? "clear" : "halt") << IrbText(irb);
-  }
-  o.SetExitCode(kExitOk);
+  o.Emit(resp, f.output, [&] { return fmt::format("{}: {} done\n", *schid, what) + IrbText(resp.irb()); });
 }
 
 void RunSchib(Online& o, const SchidFlags& f) {
   const auto schid = o.Schid(f.schid);
   if (!schid) return;
-  auto channel = o.Channel();
-  if (channel == nullptr) return;
   ccw::v1::StoreSubchannelRequest req;
   req.set_schid(*schid);
   ccw::v1::StoreSubchannelResponse resp;
-  auto ctx = o.UnaryContext();
-  const grpc::Status st = ccw::v1::Io::NewStub(channel)->StoreSubchannel(ctx.get(), req, &resp);
-  if (!st.ok()) return o.FailRpc(st, *schid, true);
-  const OutputFormat fmt = ParseOutputFormat(f.output);
-  if (fmt != OutputFormat::kTable) {
-    o.PrintMessage(resp, fmt);
-  } else {
-    o.out() << SchibText(resp);
+  if (!o.Unary(*schid, true, [&](Channel ch, grpc::ClientContext* ctx) {
+        return ccw::v1::Io::NewStub(ch)->StoreSubchannel(ctx, req, &resp);
+      })) {
+    return;
   }
-  o.SetExitCode(kExitOk);
+  o.Emit(resp, f.output, [&] { return SchibText(resp); });
 }
 
 const std::vector<std::string> kFormats = {"table", "json", "yaml"};
@@ -330,14 +301,17 @@ void AddIoCommands(CLI::App& app, Online& online) {
     AddOutputFlag(*cmd, &f->output, kFormats);
     cmd->callback([&online, f] { RunFile(online, *f); });
   }
-  for (const bool clear : {false, true}) {
+  {
+    auto f = std::make_shared<SchidFlags>();
+    CLI::App* cmd =
+        SchidCommand(app, "halt", "HALT SUBCHANNEL: end the program running on the subchannel", f.get());
+    cmd->callback([&online, f] { RunAsync(online, *f, "halt", &ccw::v1::Io::Stub::Halt); });
+  }
+  {
     auto f = std::make_shared<SchidFlags>();
     CLI::App* cmd = SchidCommand(
-        app, clear ? "clear" : "halt",
-        clear ? "CLEAR SUBCHANNEL: end whatever the subchannel does, reset its path state"
-              : "HALT SUBCHANNEL: end the program running on the subchannel",
-        f.get());
-    cmd->callback([&online, f, clear] { RunHaltOrClear(online, *f, clear); });
+        app, "clear", "CLEAR SUBCHANNEL: end whatever the subchannel does, reset its path state", f.get());
+    cmd->callback([&online, f] { RunAsync(online, *f, "clear", &ccw::v1::Io::Stub::Clear); });
   }
   {
     auto f = std::make_shared<SchidFlags>();

@@ -20,8 +20,6 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using testing::CliRunner;
-using testing::FakeAgent;
 using testing::Outcome;
 
 std::string TempFile(const std::string& name, const std::string& text) {
@@ -86,12 +84,7 @@ constexpr char kDasdReadView[] =
     "1    0x00001008  0x47  LOCATE RECORD  write  16\n"
     "2    0x00001010  0x86  READ DATA MT   read   32\n";
 
-class IoCmdTest : public ::testing::Test {
- protected:
-  Outcome Run(std::vector<std::string> args) { return cli_.Run(std::move(args)); }
-  FakeAgent agent_;
-  CliRunner cli_{agent_};
-};
+using IoCmdTest = testing::CliTest;
 
 TEST_F(IoCmdTest, SenseIdSendsOneSliCcwAndDecodes) {
   const Outcome r = Run({"io", "sense-id", "0.0.0100"});

@@ -78,6 +78,17 @@ void Online::PrintMessage(const google::protobuf::Message& m, OutputFormat forma
   out_ << FormatMessage(m, format);
 }
 
+void Online::Emit(const google::protobuf::Message& m, const std::string& output,
+                  const std::function<std::string()>& table) {
+  const OutputFormat format = ParseOutputFormat(output);
+  if (format == OutputFormat::kTable) {
+    out_ << table();
+  } else {
+    PrintMessage(m, format);
+  }
+  *exit_code_ = kExitOk;
+}
+
 absl::Duration ParseDurationOr(const std::string& text, absl::Duration fallback) {
   absl::Duration d;
   if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) return fallback;

@@ -9,6 +9,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -63,6 +64,23 @@ class Online {
 
   // Writes `m` as JSON or YAML to out.
   void PrintMessage(const google::protobuf::Message& m, OutputFormat format);
+
+  // One unary RPC with the --timeout deadline: `call(channel, context)` returns
+  // its status. On failure reports it for `schid` (FailRpc) and returns false;
+  // false too when the address is malformed (reported by Channel()).
+  template <typename Call>
+  bool Unary(const std::string& schid, bool io, Call&& call) {
+    std::shared_ptr<grpc::Channel> channel = Channel();
+    if (channel == nullptr) return false;
+    std::unique_ptr<grpc::ClientContext> ctx = UnaryContext();
+    const grpc::Status status = call(channel, ctx.get());
+    if (!status.ok()) FailRpc(status, schid, io);
+    return status.ok();
+  }
+
+  // Prints a command's result: `table()` for the table view, else `m` in the
+  // format the -o word names; sets exit code 0.
+  void Emit(const google::protobuf::Message& m, const std::string& output, const std::function<std::string()>& table);
 
  private:
   std::ostream& out_;

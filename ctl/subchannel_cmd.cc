@@ -79,6 +79,9 @@ absl::StatusOr<std::pair<uint8_t, uint16_t>> GuestDevno(const Subchannel& s) {
   return devno;
 }
 
+using ccw::v1::Subchannels;
+using Channel = std::shared_ptr<grpc::Channel>;
+
 struct ListFlags {
   bool attached = false;
   bool io = false;
@@ -89,8 +92,6 @@ struct ListFlags {
 };
 
 void RunList(Online& o, const ListFlags& f) {
-  auto channel = o.Channel();
-  if (channel == nullptr) return;
   ccw::v1::ListSubchannelsRequest req;
   req.set_attached_only(f.attached);
   req.set_io_only(f.io);
@@ -98,16 +99,12 @@ void RunList(Online& o, const ListFlags& f) {
   req.set_driver(f.driver);
   if (!f.state.empty()) req.set_state(ParseStateWord(f.state).value_or(ccw::v1::SUBCHANNEL_STATE_UNSPECIFIED));
   ccw::v1::ListSubchannelsResponse resp;
-  auto ctx = o.UnaryContext();
-  const grpc::Status st = ccw::v1::Subchannels::NewStub(channel)->ListSubchannels(ctx.get(), req, &resp);
-  if (!st.ok()) return o.FailRpc(st, "", false);
-  const OutputFormat fmt = ParseOutputFormat(f.output);
-  if (fmt == OutputFormat::kTable) {
-    o.out() << SubchannelTable(resp);
-  } else {
-    o.PrintMessage(resp, fmt);
+  if (!o.Unary("", false, [&](Channel ch, grpc::ClientContext* ctx) {
+        return Subchannels::NewStub(ch)->ListSubchannels(ctx, req, &resp);
+      })) {
+    return;
   }
-  o.SetExitCode(kExitOk);
+  o.Emit(resp, f.output, [&] { return SubchannelTable(resp); });
 }
 
 struct GetFlags {
@@ -119,29 +116,26 @@ struct GetFlags {
 void RunGet(Online& o, const GetFlags& f) {
   const auto schid = o.Schid(f.schid);
   if (!schid) return;
-  auto channel = o.Channel();
-  if (channel == nullptr) return;
   ccw::v1::GetSubchannelRequest req;
   req.set_schid(*schid);
   Subchannel s;
-  auto ctx = o.UnaryContext();
-  const grpc::Status st = ccw::v1::Subchannels::NewStub(channel)->GetSubchannel(ctx.get(), req, &s);
-  if (!st.ok()) return o.FailRpc(st, *schid, false);
-  if (f.output == "qemu" || f.output == "libvirt") {
-    auto text = f.output == "qemu" ? QemuDeviceArg(s, f.sysfs_root) : LibvirtHostdev(s);
-    if (!text.ok()) return o.Fail(kExitRejected, std::string(Sv(text.status().message())));
-    if (s.state() == ccw::v1::ATTACHED) {
-      o.err() << fmt::format(
-          "ccwctl: warning: {} is attached in agent mode: the agent holds its VFIO device open and a VM "
-          "cannot open it; for a VM: ccwctl detach {} && ccwctl attach {} --handoff\n",
-          s.schid(), s.schid(), s.schid());
-    }
-    o.out() << *text;
-  } else if (const OutputFormat fmt = ParseOutputFormat(f.output); fmt == OutputFormat::kTable) {
-    o.out() << SubchannelDetails(s);
-  } else {
-    o.PrintMessage(s, fmt);
+  if (!o.Unary(*schid, false, [&](Channel ch, grpc::ClientContext* ctx) {
+        return Subchannels::NewStub(ch)->GetSubchannel(ctx, req, &s);
+      })) {
+    return;
   }
+  if (f.output != "qemu" && f.output != "libvirt") {
+    return o.Emit(s, f.output, [&] { return SubchannelDetails(s); });
+  }
+  auto text = f.output == "qemu" ? QemuDeviceArg(s, f.sysfs_root) : LibvirtHostdev(s);
+  if (!text.ok()) return o.Fail(kExitRejected, std::string(Sv(text.status().message())));
+  if (s.state() == ccw::v1::ATTACHED) {
+    o.err() << fmt::format(
+        "ccwctl: warning: {} is attached in agent mode: the agent holds its VFIO device open and a VM "
+        "cannot open it; for a VM: ccwctl detach {} && ccwctl attach {} --handoff\n",
+        s.schid(), s.schid(), s.schid());
+  }
+  o.out() << *text;
   o.SetExitCode(kExitOk);
 }
 
@@ -168,28 +162,25 @@ void RunAttach(Online& o, const AttachFlags& f) {
     return o.Fail(kExitBadInput, fmt::format("--uuid must look like 7e270a25-e163-4922-af60-757fc8ed48c6, not \"{}\"",
                                              f.uuid));
   }
-  auto channel = o.Channel();
-  if (channel == nullptr) return;
   ccw::v1::AttachRequest req;
   req.set_schid(*schid);
   req.set_mode(f.handoff ? ccw::v1::ATTACH_MODE_HANDOFF : ccw::v1::ATTACH_MODE_AGENT);
   req.set_mdev_uuid(absl::AsciiStrToLower(f.uuid));
   ccw::v1::AttachResponse resp;
-  auto ctx = o.UnaryContext();
-  const grpc::Status st = ccw::v1::Subchannels::NewStub(channel)->Attach(ctx.get(), req, &resp);
-  if (!st.ok()) return o.FailRpc(st, *schid, false);
-  const OutputFormat fmt = ParseOutputFormat(f.output);
-  if (fmt != OutputFormat::kTable) {
-    o.PrintMessage(resp, fmt);
-  } else {
-    const Subchannel& s = resp.subchannel();
-    o.out() << fmt::format("{}: {}attached ({} mode), mdev {}\n", s.schid(), resp.already_attached() ? "already " : "",
-                           ModeWord(s.mode()), OrDash(s.mdev_uuid()));
-    if (s.state() == ccw::v1::HANDED_OFF) {
-      o.out() << fmt::format("for a VM: ccwctl get {} -o qemu (or -o libvirt)\n", s.schid());
-    }
+  if (!o.Unary(*schid, false, [&](Channel ch, grpc::ClientContext* ctx) {
+        return Subchannels::NewStub(ch)->Attach(ctx, req, &resp);
+      })) {
+    return;
   }
-  o.SetExitCode(kExitOk);
+  o.Emit(resp, f.output, [&] {
+    const Subchannel& s = resp.subchannel();
+    std::string text = fmt::format("{}: {}attached ({} mode), mdev {}\n", s.schid(),
+                                   resp.already_attached() ? "already " : "", ModeWord(s.mode()), OrDash(s.mdev_uuid()));
+    if (s.state() == ccw::v1::HANDED_OFF) {
+      text += fmt::format("for a VM: ccwctl get {} -o qemu (or -o libvirt)\n", s.schid());
+    }
+    return text;
+  });
 }
 
 struct DetachFlags {
@@ -201,24 +192,20 @@ struct DetachFlags {
 void RunDetach(Online& o, const DetachFlags& f) {
   const auto schid = o.Schid(f.schid);
   if (!schid) return;
-  auto channel = o.Channel();
-  if (channel == nullptr) return;
   ccw::v1::DetachRequest req;
   req.set_schid(*schid);
   req.set_force(f.force);
   ccw::v1::DetachResponse resp;
-  auto ctx = o.UnaryContext();
-  const grpc::Status st = ccw::v1::Subchannels::NewStub(channel)->Detach(ctx.get(), req, &resp);
-  if (!st.ok()) return o.FailRpc(st, *schid, false);
-  const OutputFormat fmt = ParseOutputFormat(f.output);
-  if (fmt != OutputFormat::kTable) {
-    o.PrintMessage(resp, fmt);
-  } else {
-    const Subchannel& s = resp.subchannel();
-    o.out() << fmt::format("{}: {}{}, driver {}\n", s.schid(), resp.already_detached() ? "already " : "",
-                           StateWord(s.state()), OrDash(s.driver()));
+  if (!o.Unary(*schid, false, [&](Channel ch, grpc::ClientContext* ctx) {
+        return Subchannels::NewStub(ch)->Detach(ctx, req, &resp);
+      })) {
+    return;
   }
-  o.SetExitCode(kExitOk);
+  o.Emit(resp, f.output, [&] {
+    const Subchannel& s = resp.subchannel();
+    return fmt::format("{}: {}{}, driver {}\n", s.schid(), resp.already_detached() ? "already " : "",
+                       StateWord(s.state()), OrDash(s.driver()));
+  });
 }
 
 struct ResetFlags {
@@ -229,21 +216,15 @@ struct ResetFlags {
 void RunReset(Online& o, const ResetFlags& f) {
   const auto schid = o.Schid(f.schid);
   if (!schid) return;
-  auto channel = o.Channel();
-  if (channel == nullptr) return;
   ccw::v1::ResetRequest req;
   req.set_schid(*schid);
   Subchannel s;
-  auto ctx = o.UnaryContext();
-  const grpc::Status st = ccw::v1::Subchannels::NewStub(channel)->Reset(ctx.get(), req, &s);
-  if (!st.ok()) return o.FailRpc(st, *schid, true);
-  const OutputFormat fmt = ParseOutputFormat(f.output);
-  if (fmt != OutputFormat::kTable) {
-    o.PrintMessage(s, fmt);
-  } else {
-    o.out() << fmt::format("{}: reset; FSM state {}\n", s.schid(), FsmWord(s.fsm_state()));
+  if (!o.Unary(*schid, true, [&](Channel ch, grpc::ClientContext* ctx) {
+        return Subchannels::NewStub(ch)->Reset(ctx, req, &s);
+      })) {
+    return;
   }
-  o.SetExitCode(kExitOk);
+  o.Emit(s, f.output, [&] { return fmt::format("{}: reset; FSM state {}\n", s.schid(), FsmWord(s.fsm_state())); });
 }
 
 const std::vector<std::string> kMessageFormats = {"table", "json", "yaml"};

@@ -17,16 +17,9 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using testing::CliRunner;
-using testing::FakeAgent;
 using testing::Outcome;
 
-class SubchannelCmdTest : public ::testing::Test {
- protected:
-  Outcome Run(std::vector<std::string> args) { return cli_.Run(std::move(args)); }
-  FakeAgent agent_;
-  CliRunner cli_{agent_};
-};
+using SubchannelCmdTest = testing::CliTest;
 
 TEST_F(SubchannelCmdTest, ListIsAnLscssLikeTableWithWhyNot) {
   const Outcome r = Run({"list"});

@@ -8,7 +8,10 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "ctl/cli.h"
 #include "ctl/testing/fake_agent.h"
@@ -54,6 +57,14 @@ class CliRunner {
   FakeAgent& agent_;
   std::map<std::string, std::string> env_;
   std::vector<std::string> targets_;
+};
+
+// A gtest fixture with a fresh FakeAgent per test and Run() for command lines.
+class CliTest : public ::testing::Test {
+ protected:
+  Outcome Run(std::vector<std::string> args) { return cli_.Run(std::move(args)); }
+  FakeAgent agent_;
+  CliRunner cli_{agent_};
 };
 
 }  // namespace ccwpass::ctl::testing
