@@ -155,7 +155,6 @@ constexpr char kQdioJson[] = R"({
   "pom": 255,
   "driver": "io_subchannel",
   "mdev_uuid": "",
-  "iommu_group": 0,
   "qdio": true,
   "state": "DETACHED",
   "mode": "ATTACH_MODE_UNSPECIFIED",
@@ -186,7 +185,6 @@ pam: 128
 pom: 255
 driver: io_subchannel
 mdev_uuid: ""
-iommu_group: 0
 qdio: true
 state: DETACHED
 mode: ATTACH_MODE_UNSPECIFIED
