@@ -310,5 +310,34 @@ TEST_F(AgentSimTest, ForeignBindingsNeedForce) {
   EXPECT_EQ(d->first.info.driver, "io_subchannel");
 }
 
+// An older kernel (no async, SCHIB or CRW region, no CRW or REQ IRQ): the
+// attach works, the agent records what is missing, and HALT/CLEAR/STSCH say so.
+TEST(AgentOldKernelTest, DegradesWithClearErrors) {
+  sim::SimKernelOptions ko;
+  ko.features = sim::VfioCcwFeatures{.async_region = false, .schib_region = false, .crw_region = false,
+                                     .req_irq = false};
+  auto k = sim::SimKernel::Create(Host(), ko);
+  ASSERT_TRUE(k.ok()) << k.status();
+  auto store = StateStore::Open("");
+  ASSERT_TRUE(store.ok());
+  Agent agent(**k, **k, **store);
+  ASSERT_TRUE(agent.Start(nullptr).ok());
+  auto a = agent.Attach("0.0.0100", false, "", "");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_FALSE(a->first.caps.async_region);
+  EXPECT_FALSE(a->first.caps.schib_region);
+  EXPECT_FALSE(a->first.caps.crw_region);
+  EXPECT_FALSE(a->first.caps.crw_irq);
+  EXPECT_FALSE(a->first.caps.req_irq);
+  ProgramRequest req = SenseId();
+  EXPECT_TRUE(agent.Run("0.0.0100", req, absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_THAT(agent.Halt("0.0.0100", absl::Now() + absl::Seconds(1)),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("0.0.0100: halt needs the vfio-ccw async region, which this kernel lacks")));
+  EXPECT_THAT(agent.Store("0.0.0100"),
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("the kernel has no SCHIB region")));
+  agent.Stop();
+}
+
 }  // namespace
 }  // namespace ccwpass::agent
