@@ -56,8 +56,10 @@ subchannels:
     qdio: true
 )";
     // A short socket path: sun_path holds 107 bytes and TEST_TMPDIR is long.
-    run_ = "/tmp/ccwpass-e2e-" + std::to_string(getpid());
-    Shell("rm -rf " + run_);
+    // (mkdtemp: tests in PID namespaces all have the same pid.)
+    char tmpl[] = "/tmp/ccwpass-e2e-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    run_ = tmpl;
     StartAgent();
   }
   void StartAgent() {
