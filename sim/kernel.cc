@@ -188,6 +188,14 @@ SimKernel::SimKernel(SimKernelOptions options)
 
 SimKernel::~SimKernel() {
   css_->SetInterruptHandler(nullptr);
+  {
+    // Devices still open (a user that outlives the kernel) are closed while
+    // the channel subsystem they quiesce still exists.
+    absl::MutexLock l(&mu_);
+    for (auto& s : schs_) {
+      if (s->mdev && s->mdev->dev->is_open()) s->mdev->dev->Close();
+    }
+  }
   css_.reset();  // stops the CSS thread before devices go
 }
 
