@@ -100,13 +100,17 @@ ChannelSubsystem::Subchannel* ChannelSubsystem::Get(uint32_t index) const {
   return index < subs_.size() ? subs_[index].get() : nullptr;
 }
 
-uint8_t ChannelSubsystem::UsablePaths(const Subchannel& s, uint8_t lpm) const
-    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+uint8_t ChannelSubsystem::OnlineMask(const Subchannel& s) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
   uint8_t online = 0;
   for (int i = 0; i < 8; ++i) {
     if (path_online_[s.pmcw.chpid[i]].load(std::memory_order_relaxed)) online |= 0x80 >> i;
   }
-  return lpm & s.pmcw.pim & s.pmcw.pam & s.pmcw.pom & online;
+  return online;
+}
+
+uint8_t ChannelSubsystem::UsablePaths(const Subchannel& s, uint8_t lpm) const
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  return lpm & s.pmcw.pim & s.pmcw.pam & s.pmcw.pom & OnlineMask(s);
 }
 
 int ChannelSubsystem::Msch(uint32_t index, bool enable, uint32_t intparm) {
@@ -183,11 +187,7 @@ int ChannelSubsystem::Stsch(uint32_t index, Schib* out) {
   absl::MutexLock l(&s->mu);
   *out = Schib{};
   out->pmcw = s->pmcw;
-  uint8_t online = 0;
-  for (int i = 0; i < 8; ++i) {
-    if (path_online_[s->pmcw.chpid[i]].load(std::memory_order_relaxed)) online |= 0x80 >> i;
-  }
-  out->pmcw.pam = s->pmcw.pam & online;  // a path configured offline is not available
+  out->pmcw.pam = s->pmcw.pam & OnlineMask(*s);  // a path configured offline is not available
   if (s->status_pending) {
     out->scsw = s->irb.scsw;
   } else {

@@ -149,6 +149,8 @@ class ChannelSubsystem {
   // deliver a PCI intermediate interruption. Returns false if the function was
   // cancelled meanwhile (halt/clear).
   bool ExecuteProgram(Subchannel& s, uint32_t index) ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // Slot mask of the installed CHPIDs whose channel path is configured online.
+  uint8_t OnlineMask(const Subchannel& s) const;
   uint8_t UsablePaths(const Subchannel& s, uint8_t lpm) const;
   void Deliver(uint32_t index);
 

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "agent/absl_view.h"
 #include "agent/busid.h"
 #include "sim/console.h"
 #include "sim/dasd/eckd3390.h"
@@ -30,9 +31,6 @@ constexpr std::string_view kMdevDriver = "vfio_ccw_mdev";
 constexpr std::string_view kMdevTypeName = "vfio_ccw-io";
 constexpr size_t kMaxOverride = 4095;      // PAGE_SIZE - 1
 constexpr size_t kEventQueueLimit = 65536;  // a monitor's receive buffer, in events
-
-// Debian's Abseil has its own string_view type.
-absl::string_view A(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 // "on"/"1\n"...: sysfs store input without one trailing newline.
 std::string_view Chomp(std::string_view v) {
@@ -53,7 +51,7 @@ bool ParseUuid(std::string_view text, std::string* out) {
     const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
     if (dash ? text[i] != '-' : !absl::ascii_isxdigit(text[i])) return false;
   }
-  *out = absl::AsciiStrToLower(A(text));
+  *out = absl::AsciiStrToLower(AbslView(text));
   return true;
 }
 
@@ -342,7 +340,7 @@ void SimKernel::OnInterrupt(uint32_t index) {
 // Bus model.
 
 SimKernel::Sch* SimKernel::FindSch(std::string_view name) {
-  auto it = by_name_.find(A(name));
+  auto it = by_name_.find(AbslView(name));
   return it == by_name_.end() ? nullptr : it->second;
 }
 
@@ -541,7 +539,7 @@ SimKernel::Node SimKernel::Resolve(std::string_view path) {
   Node cur;
   cur.kind = Node::kDir;
   cur.place = Node::kRoot;
-  std::vector<absl::string_view> absl_parts = absl::StrSplit(A(path), '/', absl::SkipEmpty());
+  std::vector<absl::string_view> absl_parts = absl::StrSplit(AbslView(path), '/', absl::SkipEmpty());
   std::vector<std::string_view> parts;
   parts.reserve(absl_parts.size());
   for (absl::string_view a : absl_parts) parts.emplace_back(a.data(), a.size());
@@ -636,9 +634,9 @@ SimKernel::Node SimKernel::Resolve(std::string_view path) {
       case Node::kCss0:
         if (Sch* t = FindSch(p)) {
           next = dir(Node::kSch, t);
-        } else if (p.size() == 7 && absl::StartsWith(A(p), "chp0.") && IsHex(p.substr(5))) {
+        } else if (p.size() == 7 && absl::StartsWith(AbslView(p), "chp0.") && IsHex(p.substr(5))) {
           int v;
-          if (absl::SimpleHexAtoi(A(p.substr(5)), &v) && chps_.count(static_cast<uint8_t>(v)) &&
+          if (absl::SimpleHexAtoi(AbslView(p.substr(5)), &v) && chps_.count(static_cast<uint8_t>(v)) &&
               p.substr(5) == absl::StrFormat("%02x", v)) {
             next = dir(Node::kChp);
             next.chpid = static_cast<uint8_t>(v);
@@ -700,12 +698,12 @@ SimKernel::Node SimKernel::Resolve(std::string_view path) {
           g.group = s->mdev->group;
           next = link(absl::StrCat("../../../../kernel/iommu_groups/", s->mdev->group), std::move(g));
         } else if (p == "mdev_type") {
-          next = link(absl::StrCat("../mdev_supported_types/", A(kMdevTypeName)), dir(Node::kMdevType, s));
+          next = link(absl::StrCat("../mdev_supported_types/", AbslView(kMdevTypeName)), dir(Node::kMdevType, s));
         } else if (p == "driver") {
           Node o;
           o.kind = Node::kDir;
           o.place = Node::kOpaque;
-          next = link(absl::StrCat("../../../../bus/mdev/drivers/", A(kMdevDriver)), std::move(o));
+          next = link(absl::StrCat("../../../../bus/mdev/drivers/", AbslView(kMdevDriver)), std::move(o));
         } else if (p == "subsystem") {
           next = link("../../../../bus/mdev", dir(Node::kBusMdev));
         }
@@ -724,7 +722,7 @@ SimKernel::Node SimKernel::Resolve(std::string_view path) {
         break;
       case Node::kIommuGroups: {
         int g;
-        if (absl::SimpleAtoi(A(p), &g) && groups_in_use_.count(g) && p == absl::StrCat(g)) {
+        if (absl::SimpleAtoi(AbslView(p), &g) && groups_in_use_.count(g) && p == absl::StrCat(g)) {
           next = dir(Node::kIommuGroup);
           next.group = g;
         }
@@ -754,7 +752,7 @@ SimKernel::Node SimKernel::Resolve(std::string_view path) {
 // SysfsOps.
 
 std::string SimKernel::Describe(std::string_view path) const {
-  return absl::StrCat(options_.sysfs_root_name, "/", A(path));
+  return absl::StrCat(options_.sysfs_root_name, "/", AbslView(path));
 }
 
 bool SimKernel::Exists(std::string_view path) {
@@ -981,7 +979,7 @@ int SimKernel::Write(std::string_view path, std::string_view value) {
     }
     case Node::kMdev: {  // remove
       uint64_t v;
-      if (!absl::SimpleAtoi(A(Chomp(value)), &v)) return EINVAL;
+      if (!absl::SimpleAtoi(AbslView(Chomp(value)), &v)) return EINVAL;
       if (v == 0) return 0;
       wait_idle(s);
       if (s->mdev) RemoveMdev(*s, absl::Seconds(30));
@@ -1015,7 +1013,7 @@ absl::Status SimKernel::ConfigurePath(uint8_t chpid, bool online) {
 absl::Status SimKernel::SetDeviceOperational(std::string_view schid, bool operational) {
   absl::MutexLock l(&mu_);
   Sch* s = FindSch(schid);
-  if (!s) return absl::NotFoundError(absl::StrCat("no subchannel ", A(schid)));
+  if (!s) return absl::NotFoundError(absl::StrCat("no subchannel ", AbslView(schid)));
   s->operational = operational && s->has_device;
   css_->SetDeviceOperational(s->index, s->operational);
   if (s->mdev) {
@@ -1031,7 +1029,7 @@ absl::Status SimKernel::SetDeviceOperational(std::string_view schid, bool operat
 absl::Status SimKernel::RemoveSubchannel(std::string_view schid, absl::Duration wait) {
   absl::MutexLock l(&mu_);
   Sch* s = FindSch(schid);
-  if (!s) return absl::NotFoundError(absl::StrCat("no subchannel ", A(schid)));
+  if (!s) return absl::NotFoundError(absl::StrCat("no subchannel ", AbslView(schid)));
   auto idle = [s]() { return !s->busy; };
   mu_.Await(absl::Condition(&idle));
   s->busy = true;
@@ -1049,7 +1047,7 @@ absl::Status SimKernel::RemoveSubchannel(std::string_view schid, absl::Duration 
 absl::Status SimKernel::InjectUnitCheck(std::string_view schid, std::vector<uint8_t> sense) {
   absl::MutexLock l(&mu_);
   Sch* s = FindSch(schid);
-  if (!s) return absl::NotFoundError(absl::StrCat("no subchannel ", A(schid)));
+  if (!s) return absl::NotFoundError(absl::StrCat("no subchannel ", AbslView(schid)));
   css_->InjectUnitCheck(s->index, std::move(sense));
   return absl::OkStatus();
 }
@@ -1057,7 +1055,7 @@ absl::Status SimKernel::InjectUnitCheck(std::string_view schid, std::vector<uint
 absl::Status SimKernel::SetLatency(std::string_view schid, uint32_t latency_us) {
   absl::MutexLock l(&mu_);
   Sch* s = FindSch(schid);
-  if (!s) return absl::NotFoundError(absl::StrCat("no subchannel ", A(schid)));
+  if (!s) return absl::NotFoundError(absl::StrCat("no subchannel ", AbslView(schid)));
   css_->SetLatency(s->index, latency_us);
   return absl::OkStatus();
 }

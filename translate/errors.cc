@@ -36,6 +36,9 @@ std::string ErrnoName(int err) {
     case ERANGE: return "ERANGE";
     case ETIMEDOUT: return "ETIMEDOUT";
     case ECANCELED: return "ECANCELED";
+    case EUSERS: return "EUSERS";
+    case EBADF: return "EBADF";
+    case ENOTTY: return "ENOTTY";
     default: return absl::StrCat("E", err);
   }
 }

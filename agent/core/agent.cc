@@ -9,6 +9,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "agent/absl_view.h"
 #include "agent/busid.h"
 #include "spdlog/spdlog.h"
 #include "translate/builder.h"
@@ -54,19 +55,12 @@ struct Agent::Dev {
 
 namespace {
 
-absl::string_view A(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-
 std::string NewUuid() {
   uuid_t u;
   uuid_generate_random(u);
   char text[37];
   uuid_unparse_lower(u, text);
   return text;
-}
-
-bool ValidUuid(const std::string& u) {
-  uuid_t parsed;
-  return u.size() == 36 && uuid_parse(u.c_str(), parsed) == 0;
 }
 
 std::string Lower(std::string s) {
@@ -112,7 +106,7 @@ absl::Status StartError(std::string_view schid, int rc) {
       code = absl::StatusCode::kInternal;
       why = "unexpected return from the I/O region";
   }
-  return translate::WithErrno(absl::Status(code, absl::StrCat(A(schid), ": start: ", e, ": ", why)), -rc);
+  return translate::WithErrno(absl::Status(code, absl::StrCat(AbslView(schid), ": start: ", e, ": ", why)), -rc);
 }
 
 Agent::Agent(SysfsOps& sysfs, VfioOps& vfio, StateStore& state, AgentOptions options)
@@ -164,7 +158,7 @@ absl::StatusOr<std::string> Agent::CanonicalSchid(std::string_view schid) {
   absl::StatusOr<std::pair<uint8_t, uint16_t>> id = ParseBusId(schid);
   if (!id.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("schid \"", A(schid), "\": ", id.status().message(), " (a schid looks like 0.0.0100)"));
+        absl::StrCat("schid \"", AbslView(schid), "\": ", id.status().message(), " (a schid looks like 0.0.0100)"));
   }
   return FormatSchid(id->first, id->second);
 }
@@ -264,7 +258,7 @@ absl::StatusOr<std::pair<SubchannelView, bool>> Agent::Attach(std::string_view s
   if (!s.ok()) return s.status();
   if (!uuid.empty()) {
     uuid = Lower(uuid);
-    if (!ValidUuid(uuid)) {
+    if (!IsMdevUuid(uuid)) {
       return absl::InvalidArgumentError(absl::StrCat("mdev_uuid \"", uuid, "\" is not a UUID"));
     }
   }
@@ -773,17 +767,23 @@ absl::StatusOr<translate::Schib> Agent::Store(std::string_view schid) {
 // ---------------------------------------------------------------------------
 // Worker handlers.
 
-void Agent::OnIo(const std::shared_ptr<Dev>& dp) {
-  Dev& d = *dp;
+CcwDevice* Agent::TakeIrq(Dev& d, int (CcwDevice::*fd)() const) {
   CcwDevice* dev;
   {
     absl::MutexLock l(&d.mu);
     dev = d.raw;
   }
-  if (!dev) return;
+  if (!dev) return nullptr;
   uint64_t v;
-  ssize_t n = ::read(dev->io_fd(), &v, sizeof v);
+  ssize_t n = ::read((dev->*fd)(), &v, sizeof v);  // reset the eventfd counter
   (void)n;
+  return dev;
+}
+
+void Agent::OnIo(const std::shared_ptr<Dev>& dp) {
+  Dev& d = *dp;
+  CcwDevice* dev = TakeIrq(d, &CcwDevice::io_fd);
+  if (!dev) return;
   absl::StatusOr<translate::Irb> irb = dev->ReadIrb();
   if (!irb.ok()) {
     spdlog::warn("{}: {}", d.schid, irb.status().ToString());
@@ -828,15 +828,8 @@ void Agent::OnIo(const std::shared_ptr<Dev>& dp) {
 
 void Agent::OnCrw(const std::shared_ptr<Dev>& dp) {
   Dev& d = *dp;
-  CcwDevice* dev;
-  {
-    absl::MutexLock l(&d.mu);
-    dev = d.raw;
-  }
+  CcwDevice* dev = TakeIrq(d, &CcwDevice::crw_fd);
   if (!dev) return;
-  uint64_t v;
-  ssize_t n = ::read(dev->crw_fd(), &v, sizeof v);
-  (void)n;
   // Drain until the region reads zero (bounded: a misbehaving kernel must not hang the worker).
   for (int i = 0; i < 256; ++i) {
     absl::StatusOr<uint32_t> w = dev->PopCrw();

@@ -159,7 +159,9 @@ class Agent {
   std::string Abort(Dev& d, Waiter& w);
   absl::StatusOr<translate::Irb> AsyncOp(std::string_view schid, bool clear, absl::Time deadline);
 
-  // Worker handlers.
+  // Worker handlers. TakeIrq: the open device, its eventfd `fd` read (reset);
+  // null when the device was closed meanwhile.
+  CcwDevice* TakeIrq(Dev& d, int (CcwDevice::*fd)() const);
   void OnIo(const std::shared_ptr<Dev>& d);
   void OnCrw(const std::shared_ptr<Dev>& d);
   void OnReq(const std::shared_ptr<Dev>& d);

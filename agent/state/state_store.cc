@@ -14,9 +14,7 @@
 #include "nlohmann/json.hpp"
 
 namespace ccwpass::agent {
-namespace {
-
-bool IsUuid(const std::string& u) {
+bool IsMdevUuid(std::string_view u) {
   if (u.size() != 36) return false;
   for (size_t i = 0; i < 36; ++i) {
     const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
@@ -26,6 +24,8 @@ bool IsUuid(const std::string& u) {
   }
   return true;
 }
+
+namespace {
 
 absl::Status Errno(const std::string& what, const std::string& path) {
   return absl::InternalError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
@@ -60,7 +60,7 @@ absl::StatusOr<std::map<std::string, DesiredAttachment>> StateStore::Parse(const
       return bad(at + ".mode is not \"agent\" or \"handoff\"");
     }
     d.handoff = a["mode"] == "handoff";
-    if (!a.contains("mdev_uuid") || !a["mdev_uuid"].is_string() || !IsUuid(a["mdev_uuid"].get<std::string>())) {
+    if (!a.contains("mdev_uuid") || !a["mdev_uuid"].is_string() || !IsMdevUuid(a["mdev_uuid"].get<std::string>())) {
       return bad(at + ".mdev_uuid is not a lower-case UUID");
     }
     d.mdev_uuid = a["mdev_uuid"].get<std::string>();

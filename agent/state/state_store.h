@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -18,6 +19,10 @@
 #include "absl/synchronization/mutex.h"
 
 namespace ccwpass::agent {
+
+// True for a UUID as the kernel prints mdev names (%pUl): 8-4-4-4-12
+// lower-case hex digits.
+bool IsMdevUuid(std::string_view uuid);
 
 struct DesiredAttachment {
   std::string schid;      // "0.0.0100"

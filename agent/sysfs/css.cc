@@ -9,13 +9,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "agent/absl_view.h"
 #include "agent/busid.h"
 #include "translate/errors.h"
 
 namespace ccwpass::agent {
 namespace {
-
-absl::string_view A(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && absl::ascii_isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -25,41 +24,24 @@ std::string_view Trim(std::string_view s) {
 
 absl::Status Malformed(std::string_view what, std::string_view text, std::string_view expected) {
   return absl::InvalidArgumentError(
-      absl::StrCat(A(what), ": \"", absl::CHexEscape(A(text)), "\" is not ", A(expected)));
+      absl::StrCat(AbslView(what), ": \"", absl::CHexEscape(AbslView(text)), "\" is not ", AbslView(expected)));
 }
 
 // Exactly two hex digits.
 bool HexByte(std::string_view s, uint8_t* out) {
   if (s.size() != 2 || !absl::ascii_isxdigit(s[0]) || !absl::ascii_isxdigit(s[1])) return false;
   int v = 0;
-  if (!absl::SimpleHexAtoi(A(s), &v)) return false;
+  if (!absl::SimpleHexAtoi(AbslView(s), &v)) return false;
   *out = static_cast<uint8_t>(v);
   return true;
 }
 
 std::vector<std::string_view> Fields(std::string_view text) {
   std::vector<std::string_view> out;
-  for (absl::string_view f : absl::StrSplit(A(text), absl::ByAnyChar(" \t\n"), absl::SkipEmpty())) {
+  for (absl::string_view f : absl::StrSplit(AbslView(text), absl::ByAnyChar(" \t\n"), absl::SkipEmpty())) {
     out.emplace_back(f.data(), f.size());
   }
   return out;
-}
-
-const char* ErrnoName(int err) {
-  switch (err) {
-    case ENOENT: return "ENOENT";
-    case ENODEV: return "ENODEV";
-    case EINVAL: return "EINVAL";
-    case EBUSY: return "EBUSY";
-    case EAGAIN: return "EAGAIN";
-    case EEXIST: return "EEXIST";
-    case EUSERS: return "EUSERS";
-    case ENOSPC: return "ENOSPC";
-    case EACCES: return "EACCES";
-    case EPERM: return "EPERM";
-    case EIO: return "EIO";
-    default: return "errno";
-  }
 }
 
 }  // namespace
@@ -67,7 +49,7 @@ const char* ErrnoName(int err) {
 absl::StatusOr<uint8_t> ParseSubchannelType(std::string_view text) {
   const std::string_view t = Trim(text);
   int v = 0;
-  if (t.size() != 1 || !absl::ascii_isxdigit(t[0]) || !absl::SimpleHexAtoi(A(t), &v)) {
+  if (t.size() != 1 || !absl::ascii_isxdigit(t[0]) || !absl::SimpleHexAtoi(AbslView(t), &v)) {
     return Malformed("type", text, "one hex digit");
   }
   return static_cast<uint8_t>(v);
@@ -112,8 +94,8 @@ absl::StatusOr<std::optional<std::pair<uint16_t, uint8_t>>> ParseCcwType(std::st
   if (t == "n/a") return std::optional<std::pair<uint16_t, uint8_t>>();
   int type = 0, model = 0;
   if (t.size() != 7 || t[4] != '/' || !std::all_of(t.begin(), t.begin() + 4, absl::ascii_isxdigit) ||
-      !std::all_of(t.begin() + 5, t.end(), absl::ascii_isxdigit) || !absl::SimpleHexAtoi(A(t.substr(0, 4)), &type) ||
-      !absl::SimpleHexAtoi(A(t.substr(5)), &model)) {
+      !std::all_of(t.begin() + 5, t.end(), absl::ascii_isxdigit) || !absl::SimpleHexAtoi(AbslView(t.substr(0, 4)), &type) ||
+      !absl::SimpleHexAtoi(AbslView(t.substr(5)), &model)) {
     return Malformed("cu/device type", text, "tttt/mm or n/a");
   }
   return std::optional<std::pair<uint16_t, uint8_t>>(
@@ -124,7 +106,7 @@ absl::StatusOr<int> ParseDecimal(std::string_view text) {
   const std::string_view t = Trim(text);
   int v = 0;
   if (t.empty() || t.size() > 9 || !std::all_of(t.begin(), t.end(), absl::ascii_isdigit) ||
-      !absl::SimpleAtoi(A(t), &v)) {
+      !absl::SimpleAtoi(AbslView(t), &v)) {
     return Malformed("attribute", text, "a decimal number");
   }
   return v;
@@ -179,7 +161,7 @@ absl::Status SysfsError(std::string_view schid, std::string_view step, const std
     default: code = absl::StatusCode::kInternal; break;
   }
   return translate::WithErrno(
-      absl::Status(code, absl::StrCat(A(schid), ": ", A(step), ": ", where, ": ", ErrnoName(err), " (",
+      absl::Status(code, absl::StrCat(AbslView(schid), ": ", AbslView(step), ": ", where, ": ", translate::ErrnoName(err), " (",
                                       std::strerror(err), ")")),
       err);
 }
@@ -270,7 +252,7 @@ absl::StatusOr<SubchannelInfo> Css::Read(std::string_view schid) {
   }
   if (s.driver == kVfioCcwDriver) {
     std::vector<std::string> uuids;
-    if (sysfs_.List(absl::StrCat(dir, "mdev_supported_types/", A(kMdevType), "/devices"), &uuids) == 0 &&
+    if (sysfs_.List(absl::StrCat(dir, "mdev_supported_types/", AbslView(kMdevType), "/devices"), &uuids) == 0 &&
         !uuids.empty()) {
       s.mdev_uuid = uuids.front();
       if (sysfs_.ReadLink(absl::StrCat(dir, s.mdev_uuid, "/iommu_group"), &link) == 0) {
@@ -299,21 +281,21 @@ absl::Status Css::WriteStep(std::string_view schid, std::string_view step, const
                             std::string_view value) {
   const int err = sysfs_.Write(path, value);
   if (err == 0) return absl::OkStatus();
-  return SysfsError(schid, step, absl::StrCat("write \"", A(value), "\" to ", sysfs_.Describe(path)), err);
+  return SysfsError(schid, step, absl::StrCat("write \"", AbslView(value), "\" to ", sysfs_.Describe(path)), err);
 }
 
 absl::Status Css::SetDriverOverride(std::string_view schid, std::string_view driver) {
   return WriteStep(schid, driver.empty() ? "clear driver_override" : "set driver_override",
-                   absl::StrCat("bus/css/devices/", A(schid), "/driver_override"), driver.empty() ? "\n" : driver);
+                   absl::StrCat("bus/css/devices/", AbslView(schid), "/driver_override"), driver.empty() ? "\n" : driver);
 }
 
 absl::Status Css::Unbind(std::string_view schid, std::string_view driver) {
-  return WriteStep(schid, absl::StrCat("unbind from ", A(driver)),
-                   absl::StrCat("bus/css/drivers/", A(driver), "/unbind"), schid);
+  return WriteStep(schid, absl::StrCat("unbind from ", AbslView(driver)),
+                   absl::StrCat("bus/css/drivers/", AbslView(driver), "/unbind"), schid);
 }
 
 absl::Status Css::Bind(std::string_view schid, std::string_view driver) {
-  return WriteStep(schid, absl::StrCat("bind to ", A(driver)), absl::StrCat("bus/css/drivers/", A(driver), "/bind"),
+  return WriteStep(schid, absl::StrCat("bind to ", AbslView(driver)), absl::StrCat("bus/css/drivers/", AbslView(driver), "/bind"),
                    schid);
 }
 
@@ -323,17 +305,17 @@ absl::Status Css::DriversProbe(std::string_view schid) {
 
 absl::Status Css::CreateMdev(std::string_view schid, std::string_view uuid) {
   return WriteStep(schid, "create mdev",
-                   absl::StrCat("bus/css/devices/", A(schid), "/mdev_supported_types/", A(kMdevType), "/create"),
+                   absl::StrCat("bus/css/devices/", AbslView(schid), "/mdev_supported_types/", AbslView(kMdevType), "/create"),
                    uuid);
 }
 
 absl::Status Css::RemoveMdev(std::string_view schid, std::string_view uuid) {
-  return WriteStep(schid, "remove mdev", absl::StrCat("bus/css/devices/", A(schid), "/", A(uuid), "/remove"), "1");
+  return WriteStep(schid, "remove mdev", absl::StrCat("bus/css/devices/", AbslView(schid), "/", AbslView(uuid), "/remove"), "1");
 }
 
 absl::StatusOr<int> Css::IommuGroup(std::string_view schid, std::string_view uuid) {
   std::string link;
-  const std::string path = absl::StrCat("bus/css/devices/", A(schid), "/", A(uuid), "/iommu_group");
+  const std::string path = absl::StrCat("bus/css/devices/", AbslView(schid), "/", AbslView(uuid), "/iommu_group");
   const int err = sysfs_.ReadLink(path, &link);
   if (err != 0) return SysfsError(schid, "read iommu_group", sysfs_.Describe(path), err);
   absl::StatusOr<int> g = ParseDecimal(LinkBasename(link));
@@ -343,11 +325,11 @@ absl::StatusOr<int> Css::IommuGroup(std::string_view schid, std::string_view uui
 
 absl::StatusOr<std::string> Css::Driver(std::string_view schid) {
   std::string link;
-  const std::string path = absl::StrCat("bus/css/devices/", A(schid), "/driver");
+  const std::string path = absl::StrCat("bus/css/devices/", AbslView(schid), "/driver");
   const int err = sysfs_.ReadLink(path, &link);
   if (err == ENOENT) {
-    if (!sysfs_.Exists(absl::StrCat("bus/css/devices/", A(schid)))) {
-      return absl::NotFoundError(absl::StrCat("no subchannel ", A(schid)));
+    if (!sysfs_.Exists(absl::StrCat("bus/css/devices/", AbslView(schid)))) {
+      return absl::NotFoundError(absl::StrCat("no subchannel ", AbslView(schid)));
     }
     return std::string();
   }

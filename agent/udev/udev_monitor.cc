@@ -10,19 +10,17 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "agent/absl_view.h"
 #include "spdlog/spdlog.h"
 
 namespace ccwpass::agent {
 namespace {
 
-// Debian's Abseil has its own string_view type.
-absl::string_view A(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-
 std::string_view OrEmpty(const char* s) { return s ? std::string_view(s) : std::string_view(); }
 
 absl::Status ErrnoStatus(int err, std::string_view what) {
   if (err == 0) err = ENOMEM;  // libudev's allocation failures leave errno unset
-  return absl::ErrnoToStatus(err, A(what));
+  return absl::ErrnoToStatus(err, AbslView(what));
 }
 
 }  // namespace
@@ -34,7 +32,7 @@ std::optional<DeviceEvent> DeviceEventFromProperties(std::string_view action, st
   if (!ParseDeviceAction(action, &e.action)) return std::nullopt;
   if (devpath.size() < 2 || devpath.front() != '/' || devpath.back() == '/') return std::nullopt;
   if (seqnum.empty() || !std::all_of(seqnum.begin(), seqnum.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-      !absl::SimpleAtoi(A(seqnum), &e.seqnum)) {
+      !absl::SimpleAtoi(AbslView(seqnum), &e.seqnum)) {
     return std::nullopt;
   }
   e.subsystem = std::string(subsystem);

@@ -13,26 +13,7 @@
 
 namespace ccwpass::agent {
 
-std::string ErrnoText(int neg_errno) {
-  const int e = -neg_errno;
-  switch (e) {
-    case EBUSY: return "-EBUSY";
-    case EAGAIN: return "-EAGAIN";
-    case EACCES: return "-EACCES";
-    case ENODEV: return "-ENODEV";
-    case EIO: return "-EIO";
-    case EINVAL: return "-EINVAL";
-    case EFAULT: return "-EFAULT";
-    case ENOMEM: return "-ENOMEM";
-    case EOPNOTSUPP: return "-EOPNOTSUPP";
-    case ENOENT: return "-ENOENT";
-    case EPERM: return "-EPERM";
-    case EBADF: return "-EBADF";
-    case ENOTTY: return "-ENOTTY";
-    case EEXIST: return "-EEXIST";
-    default: return absl::StrCat("-", e);
-  }
-}
+std::string ErrnoText(int neg_errno) { return "-" + translate::ErrnoName(-neg_errno); }
 
 namespace {
 absl::Status StepError(const std::string& schid, const std::string& step, int rc, const char* hint = nullptr) {

@@ -101,7 +101,7 @@ class CcwDevice {
   std::unique_ptr<translate::DmaArena> arena_;
 };
 
-// "-EBUSY" etc. for a negative errno (the kernel's names).
+// "-EBUSY" etc. for a negative errno (the kernel's names; translate::ErrnoName).
 std::string ErrnoText(int neg_errno);
 
 }  // namespace ccwpass::agent

@@ -16,25 +16,24 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "agent/absl_view.h"
 
 namespace ccwpass::agent::testing {
 namespace {
 
-// Debian's Abseil has its own string_view type.
-absl::string_view A(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 std::string_view S(absl::string_view s) { return std::string_view(s.data(), s.size()); }
 
 // Relative, '/'-separated, no empty, "." or ".." component.
 bool IsCleanPath(std::string_view p) {
   if (p.empty() || p.front() == '/' || p.back() == '/') return false;
-  for (absl::string_view c : absl::StrSplit(A(p), '/')) {
+  for (absl::string_view c : absl::StrSplit(AbslView(p), '/')) {
     if (c.empty() || c == "." || c == "..") return false;
   }
   return p.find('\0') == std::string_view::npos;
 }
 
 absl::Status Errno(std::string_view what, const std::string& path) {
-  return absl::InternalError(absl::StrCat(A(what), " ", path, ": ", std::strerror(errno)));
+  return absl::InternalError(absl::StrCat(AbslView(what), " ", path, ": ", std::strerror(errno)));
 }
 
 }  // namespace
@@ -44,11 +43,11 @@ absl::StatusOr<std::vector<TreeEntry>> ParseTreeManifest(std::string_view text, 
   std::set<std::string> seen;
   std::vector<std::string> links;
   int lineno = 0;
-  for (absl::string_view raw : absl::StrSplit(A(text), '\n')) {
+  for (absl::string_view raw : absl::StrSplit(AbslView(text), '\n')) {
     ++lineno;
     const std::string_view line = S(raw);
     auto bad = [&](std::string_view what) {
-      return absl::InvalidArgumentError(absl::StrCat(A(source), ":", lineno, ": ", A(what)));
+      return absl::InvalidArgumentError(absl::StrCat(AbslView(source), ":", lineno, ": ", AbslView(what)));
     };
     if (line.empty() || line.front() == '#') continue;
     if (line.size() < 3 || line[1] != ' ') return bad("expected '<kind> <path> ...'");
@@ -62,7 +61,7 @@ absl::StatusOr<std::vector<TreeEntry>> ParseTreeManifest(std::string_view text, 
       case 'd':
       case 'w':
         e.kind = line[0] == 'd' ? TreeEntry::kDir : TreeEntry::kWriteOnly;
-        if (has_arg) return bad(absl::StrCat("unexpected text after the path: '", A(arg), "'"));
+        if (has_arg) return bad(absl::StrCat("unexpected text after the path: '", AbslView(arg), "'"));
         break;
       case 'f': {
         e.kind = TreeEntry::kFile;
@@ -70,7 +69,7 @@ absl::StatusOr<std::vector<TreeEntry>> ParseTreeManifest(std::string_view text, 
           return bad("expected the content as a double-quoted C string");
         }
         std::string err;
-        if (!absl::CUnescape(A(arg.substr(1, arg.size() - 2)), &e.content, &err)) {
+        if (!absl::CUnescape(AbslView(arg.substr(1, arg.size() - 2)), &e.content, &err)) {
           return bad(absl::StrCat("bad escape in the content: ", err));
         }
         break;
@@ -83,7 +82,7 @@ absl::StatusOr<std::vector<TreeEntry>> ParseTreeManifest(std::string_view text, 
         e.content = std::string(arg);
         break;
       default:
-        return bad(absl::StrCat("unknown kind '", A(line.substr(0, 1)), "' (d, f, w or l)"));
+        return bad(absl::StrCat("unknown kind '", AbslView(line.substr(0, 1)), "' (d, f, w or l)"));
     }
     if (!IsCleanPath(e.path)) return bad(absl::StrCat("bad path '", e.path, "'"));
     if (!seen.insert(e.path).second) return bad(absl::StrCat("repeated path '", e.path, "'"));
