@@ -10,7 +10,7 @@ PACKAGES=(
   libabsl-dev libudev-dev uuid-dev prometheus-cpp-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev
   # fuzzing: libFuzzer with ASan/UBSan
   clang libclang-rt-14-dev
   # 3390 DASD images made by the real Hercules dasdinit

@@ -38,6 +38,7 @@ _LIBS = {
     "yaml": (["yaml-cpp"], [], "libyaml-cpp-dev"),
     "cli11": (["CLI11"], [], "libcli11-dev"),
     "uuid": (["uuid"], [], "uuid-dev"),
+    "curl": (["libcurl"], [], "libcurl4-openssl-dev"),
 }
 
 def _pkg_config(ctx, flag, modules, package):

@@ -38,6 +38,7 @@ struct Agent::Dev {
   std::string owner;
   absl::Time attached_at;
   std::optional<std::pair<uint16_t, uint8_t>> cu_type, dev_type;
+  std::shared_ptr<SubchannelStats> stats = std::make_shared<SubchannelStats>();
 
   absl::Mutex io_mu;  // one request at a time; held while the device is opened or closed
   std::unique_ptr<CcwDevice> dev ABSL_GUARDED_BY(io_mu);
@@ -264,7 +265,10 @@ absl::StatusOr<std::pair<SubchannelView, bool>> Agent::Attach(std::string_view s
   }
   std::shared_ptr<absl::Mutex> life = LifecycleLock(*s);
   absl::MutexLock l(life.get());
-  return AttachLocked(*s, handoff, std::move(uuid), std::move(owner), false);
+  const absl::Time t0 = absl::Now();
+  auto r = AttachLocked(*s, handoff, std::move(uuid), std::move(owner), false);
+  CountLifecycle(true, r.status(), t0);
+  return r;
 }
 
 absl::StatusOr<std::pair<SubchannelView, bool>> Agent::AttachLocked(const std::string& schid, bool handoff,
@@ -360,6 +364,7 @@ absl::StatusOr<std::pair<SubchannelView, bool>> Agent::AttachLocked(const std::s
   d->attached_at = absl::FromUnixSeconds(want.attached_at);
   d->cu_type = info->cu_type;
   d->dev_type = info->dev_type;
+  d->stats = TrackStats(*info, *d);
   if (!handoff) {
     if (absl::Status st = OpenDevice(d); !st.ok()) return fail("open VFIO device", st);
     LearnIdentity(*d);
@@ -367,6 +372,8 @@ absl::StatusOr<std::pair<SubchannelView, bool>> Agent::AttachLocked(const std::s
   {
     absl::MutexLock l(&mu_);
     attached_[schid] = d;
+    stats_[schid].ident.cu_type = d->cu_type;  // SENSE ID may have taught it
+    stats_[schid].ident.dev_type = d->dev_type;
   }
   std::move(clear_transient).Invoke();
   const AgentState st = handoff ? AgentState::kHandedOff : AgentState::kAttached;
@@ -456,7 +463,10 @@ absl::StatusOr<std::pair<SubchannelView, bool>> Agent::Detach(std::string_view s
   if (!s.ok()) return s.status();
   std::shared_ptr<absl::Mutex> life = LifecycleLock(*s);
   absl::MutexLock l(life.get());
-  return DetachLocked(*s, force);
+  const absl::Time t0 = absl::Now();
+  auto r = DetachLocked(*s, force);
+  CountLifecycle(false, r.status(), t0);
+  return r;
 }
 
 absl::StatusOr<std::pair<SubchannelView, bool>> Agent::DetachLocked(const std::string& schid, bool force) {
@@ -550,6 +560,7 @@ absl::StatusOr<SubchannelView> Agent::Reset(std::string_view schid) {
       return translate::WithErrno(
           absl::FailedPreconditionError(absl::StrCat((*d)->schid, ": reset: ", ErrnoText(rc))), -rc);
     }
+    (*d)->stats->resets.fetch_add(1, std::memory_order_relaxed);
     absl::MutexLock l(&(*d)->mu);
     (*d)->fsm.Dispatch(FsmEvent::kClose);
     (*d)->fsm.Dispatch(FsmEvent::kOpen);
@@ -578,22 +589,30 @@ absl::StatusOr<ProgramResult> Agent::Run(std::string_view schid, ProgramRequest&
 absl::StatusOr<ProgramResult> Agent::RunLocked(Dev& d, ProgramRequest& req, absl::Time deadline,
                                                const std::function<bool()>& cancelled, bool fetch_sense)
     ABSL_NO_THREAD_SAFETY_ANALYSIS {
-  if (!d.dev) return absl::FailedPreconditionError(absl::StrCat(d.schid, ": the device is not open"));
+  SubchannelStats& stats = *d.stats;
+  if (!d.dev) {
+    stats.CountFailure(FailReason::kNotOperational);
+    return absl::FailedPreconditionError(absl::StrCat(d.schid, ": the device is not open"));
+  }
   {
     absl::MutexLock l(&d.mu);
     switch (d.fsm.Dispatch(FsmEvent::kIoRequest)) {
       case FsmAction::kStart:
         break;
       case FsmAction::kRejectBusy:
+        stats.CountFailure(FailReason::kBusy);
         return absl::UnavailableError(absl::StrCat(d.schid, ": a channel program is in progress"));
       case FsmAction::kRejectNotOper:
+        stats.CountFailure(FailReason::kNotOperational);
         return absl::FailedPreconditionError(absl::StrCat(d.schid, ": the device is not operational"));
       default:
+        stats.CountFailure(FailReason::kNotOperational);
         return absl::FailedPreconditionError(absl::StrCat(d.schid, ": the device is not open"));
     }
   }
   absl::StatusOr<translate::Program> prog = translate::Translate(req.orb, *req.memory, d.dev->arena());
   if (!prog.ok()) {
+    stats.CountFailure(FailReason::kPoliced);
     absl::MutexLock l(&d.mu);
     d.fsm.Dispatch(FsmEvent::kStartFailed);
     return absl::Status(prog.status().code(), absl::StrCat(d.schid, ": ", prog.status().message()));
@@ -612,10 +631,14 @@ absl::StatusOr<ProgramResult> Agent::RunLocked(Dev& d, ProgramRequest& req, absl
     if (rc != 0) {
       d.waiter = nullptr;
       d.fsm.Dispatch(FsmEvent::kStartFailed);
+      stats.CountFailure(FailReasonForStartErrno(rc));
       return StartError(d.schid, rc);
     }
     d.fsm.Dispatch(FsmEvent::kStarted);
   }
+  stats.started.fetch_add(1, std::memory_order_relaxed);
+  stats.in_flight.fetch_add(1, std::memory_order_relaxed);
+  absl::Cleanup landed = [&stats] { stats.in_flight.fetch_sub(1, std::memory_order_relaxed); };
   // Wait for the final interruption, the deadline, or cancellation.
   std::string aborted;
   for (;;) {
@@ -632,6 +655,7 @@ absl::StatusOr<ProgramResult> Agent::RunLocked(Dev& d, ProgramRequest& req, absl
       absl::MutexLock l(&d.mu);
       d.waiter = nullptr;
       const std::string what = late ? "deadline exceeded" : "cancelled";
+      stats.CountFailure(late ? FailReason::kDeadline : FailReason::kCancelled);
       return absl::Status(late ? absl::StatusCode::kDeadlineExceeded : absl::StatusCode::kCancelled,
                           absl::StrCat(d.schid, ": ", what, " after ", absl::FormatDuration(absl::Now() - t0),
                                        "; the channel program was ", aborted, "; the device is ",
@@ -642,14 +666,27 @@ absl::StatusOr<ProgramResult> Agent::RunLocked(Dev& d, ProgramRequest& req, absl
     absl::MutexLock l(&d.mu);
     d.waiter = nullptr;
     if (w.failed) {
+      stats.CountFailure(FailReason::kReleased);
       return absl::FailedPreconditionError(absl::StrCat(d.schid, ": the channel program did not complete: ", w.why));
     }
   }
   result.duration = absl::Now() - t0;
   result.irb = w.irb;
+  stats.latency.Observe(result.duration);
   absl::StatusOr<translate::Completion> c = prog->Complete(w.irb.scsw, *req.memory);
-  if (!c.ok()) return absl::InternalError(absl::StrCat(d.schid, ": completing the program: ", c.status().message()));
+  if (!c.ok()) {
+    stats.CountFailure(FailReason::kOther);
+    return absl::InternalError(absl::StrCat(d.schid, ": completing the program: ", c.status().message()));
+  }
   result.completion = std::move(*c);
+  stats.bytes_read.fetch_add(result.completion.bytes_in, std::memory_order_relaxed);
+  stats.bytes_written.fetch_add(result.completion.bytes_out, std::memory_order_relaxed);
+  if (std::optional<FailReason> why = FailReasonForScsw(w.irb.scsw)) {
+    stats.CountFailure(*why);
+  } else {
+    stats.completed.fetch_add(1, std::memory_order_relaxed);
+  }
+  std::move(landed).Invoke();
   if (fetch_sense && (w.irb.scsw.dstat & dstat::kUnitCheck) && !w.irb.esw.erw_s) {
     // Basic sense: the device holds it until a SENSE command takes it.
     absl::StatusOr<translate::BuiltProgram> sp = translate::BuildProgram(std::vector<translate::CcwSpec>{
@@ -673,8 +710,14 @@ std::string Agent::Abort(Dev& d, Waiter& w) {
     auto ready = [&w]() { return w.done || w.failed; };
     return d.mu.AwaitWithTimeout(absl::Condition(&ready), t);
   };
-  if (d.dev->Halt() == 0 && wait(options_.halt_wait)) return "halted (HSCH)";
-  if (d.dev->Clear() == 0 && wait(options_.halt_wait)) return "cleared (CSCH)";
+  if (d.dev->Halt() == 0) {
+    d.stats->halts.fetch_add(1, std::memory_order_relaxed);
+    if (wait(options_.halt_wait)) return "halted (HSCH)";
+  }
+  if (d.dev->Clear() == 0) {
+    d.stats->clears.fetch_add(1, std::memory_order_relaxed);
+    if (wait(options_.halt_wait)) return "cleared (CSCH)";
+  }
   // Neither ended it: reset the device (disable, quiesce, enable).
   d.dev->Reset();
   absl::MutexLock l(&d.mu);
@@ -722,6 +765,7 @@ absl::StatusOr<translate::Irb> Agent::AsyncOp(std::string_view schid, bool clear
                      absl::StrCat(d.schid, ": ", name, ": ", ErrnoText(rc))),
         -rc);
   }
+  (clear ? d.stats->clears : d.stats->halts).fetch_add(1, std::memory_order_relaxed);
   absl::MutexLock l(&d.mu);
   bool ok;
   if (program_running) {
@@ -816,6 +860,7 @@ void Agent::OnIo(const std::shared_ptr<Dev>& dp) {
     }
   }
   if (unsolicited) {
+    d.stats->unsolicited.fetch_add(1, std::memory_order_relaxed);
     AgentEvent e;
     e.kind = AgentEvent::Kind::kUnsolicited;
     e.schid = d.schid;
@@ -835,6 +880,7 @@ void Agent::OnCrw(const std::shared_ptr<Dev>& dp) {
     absl::StatusOr<uint32_t> w = dev->PopCrw();
     if (!w.ok() || *w == 0) break;
     const translate::Crw crw = translate::Crw::FromWord(*w);
+    d.stats->CountCrw(crw);
     AgentEvent e;
     e.kind = AgentEvent::Kind::kCrw;
     e.schid = d.schid;
@@ -853,6 +899,7 @@ void Agent::OnReq(const std::shared_ptr<Dev>& dp) {
     ssize_t n = ::read(d.raw->req_fd(), &v, sizeof v);
     (void)n;
     d.released = true;
+    d.stats->device_requests.fetch_add(1, std::memory_order_relaxed);
     if (d.fsm.Dispatch(FsmEvent::kNotOper) == FsmAction::kFailWaiter && d.waiter) {
       d.waiter->failed = true;
       d.waiter->why = "the kernel asked for the device back (device request); it was released";
@@ -949,6 +996,13 @@ absl::Status Agent::Reconcile() {
     SetState(d->schid, AgentState::kDetached, absl::StrCat(d->schid, " went away (device or mdev removed)"));
   }
 
+  {
+    absl::MutexLock l(&mu_);
+    for (auto it = stats_.begin(); it != stats_.end();) {
+      it = present.count(it->first) ? std::next(it) : stats_.erase(it);
+    }
+  }
+
   absl::Status first;
   for (const auto& [schid, want] : state_.entries()) {
     auto p = present.find(schid);
@@ -956,6 +1010,7 @@ absl::Status Agent::Reconcile() {
     std::shared_ptr<absl::Mutex> life = LifecycleLock(schid);
     absl::MutexLock l(life.get());
     absl::StatusOr<std::pair<SubchannelView, bool>> r;
+    const absl::Time t0 = absl::Now();
     if (want.detaching) {
       r = DetachLocked(schid, true);
     } else if (!Find(schid)) {
@@ -963,6 +1018,7 @@ absl::Status Agent::Reconcile() {
     } else {
       continue;
     }
+    CountLifecycle(!want.detaching, r.status(), t0);
     if (!r.ok()) {
       spdlog::warn("reconcile {}: {}", schid, r.status().ToString());
       if (first.ok()) first = r.status();
@@ -971,6 +1027,80 @@ absl::Status Agent::Reconcile() {
     }
   }
   return first;
+}
+
+// ---------------------------------------------------------------------------
+// Statistics.
+
+std::shared_ptr<SubchannelStats> Agent::TrackStats(const SubchannelInfo& info, const Dev& d) {
+  absl::MutexLock l(&mu_);
+  StatsEntry& e = stats_[info.schid];
+  if (!e.stats) e.stats = std::make_shared<SubchannelStats>();
+  e.ident.schid = info.schid;
+  e.ident.devno = info.DevnoText();
+  e.ident.mdev_uuid = d.uuid;
+  e.ident.cu_type = d.cu_type;
+  e.ident.dev_type = d.dev_type;
+  std::string chpids;
+  for (int i = 0; i < 8; ++i) {
+    if (info.pim & (0x80 >> i)) absl::StrAppend(&chpids, chpids.empty() ? "" : ",", absl::Hex(info.chpids[i], absl::kZeroPad2));
+  }
+  e.ident.chpids = chpids;
+  return e.stats;
+}
+
+SubchannelStatsSnapshot Agent::SnapshotLocked(const std::string& schid, const StatsEntry& e) {
+  SubchannelStatsSnapshot s = e.ident;
+  auto it = attached_.find(schid);
+  s.attached = it != attached_.end();
+  s.handoff = s.attached && it->second->handoff;
+  CopyCounters(*e.stats, &s);
+  return s;
+}
+
+absl::StatusOr<SubchannelStatsSnapshot> Agent::Stats(std::string_view schid) {
+  absl::StatusOr<std::string> s = CanonicalSchid(schid);
+  if (!s.ok()) return s.status();
+  absl::MutexLock l(&mu_);
+  auto it = stats_.find(*s);
+  if (it == stats_.end()) {
+    return absl::NotFoundError(absl::StrCat("no statistics for ", *s, ": the agent has not attached it since it started"));
+  }
+  return SnapshotLocked(*s, it->second);
+}
+
+std::vector<SubchannelStatsSnapshot> Agent::AllStats() {
+  absl::MutexLock l(&mu_);
+  std::vector<SubchannelStatsSnapshot> out;
+  out.reserve(stats_.size());
+  for (const auto& [schid, e] : stats_) out.push_back(SnapshotLocked(schid, e));
+  return out;
+}
+
+AgentStatsSnapshot Agent::AgentWideStats() {
+  AgentStatsSnapshot s;
+  {
+    absl::MutexLock l(&mu_);
+    for (const auto& [schid, d] : attached_) ++(d->handoff ? s.attached_handoff : s.attached_agent);
+  }
+  auto ld = [](const auto& a) { return a.load(std::memory_order_relaxed); };
+  s.attach_ok = ld(agent_stats_.attach_ok);
+  s.attach_error = ld(agent_stats_.attach_error);
+  s.detach_ok = ld(agent_stats_.detach_ok);
+  s.detach_error = ld(agent_stats_.detach_error);
+  s.attach_seconds = agent_stats_.attach_seconds.Read();
+  s.detach_seconds = agent_stats_.detach_seconds.Read();
+  s.event_drops = bus_.dropped_total();
+  s.events_published = bus_.last_seq();
+  s.started_at = started_at_;
+  return s;
+}
+
+void Agent::CountLifecycle(bool attach, const absl::Status& st, absl::Time t0) {
+  auto& n = attach ? (st.ok() ? agent_stats_.attach_ok : agent_stats_.attach_error)
+                   : (st.ok() ? agent_stats_.detach_ok : agent_stats_.detach_error);
+  n.fetch_add(1, std::memory_order_relaxed);
+  (attach ? agent_stats_.attach_seconds : agent_stats_.detach_seconds).Observe(absl::Now() - t0);
 }
 
 }  // namespace ccwpass::agent

@@ -28,6 +28,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/core/events.h"
+#include "agent/core/io_stats.h"
 #include "agent/fsm/fsm.h"
 #include "agent/state/state_store.h"
 #include "agent/sysfs/css.h"
@@ -129,6 +130,16 @@ class Agent {
   // STORE SUBCHANNEL. kUnimplemented without the SCHIB region.
   absl::StatusOr<translate::Schib> Store(std::string_view schid);
 
+  // ---- Statistics (io_stats.h has the accounting). Reading them touches no
+  // sysfs: the identity fields are the ones recorded at attach.
+  // One subchannel's counters. Errors: kInvalidArgument (malformed schid),
+  // kNotFound (the agent has not attached it since it started).
+  absl::StatusOr<SubchannelStatsSnapshot> Stats(std::string_view schid);
+  // Every subchannel the agent has attached since it started and that has not
+  // left the host, sorted by schid.
+  std::vector<SubchannelStatsSnapshot> AllStats();
+  AgentStatsSnapshot AgentWideStats();
+
   EventBus& events() { return bus_; }
   // Reconciles now (also runs at Start and after hotplug).
   absl::Status Reconcile();
@@ -136,12 +147,22 @@ class Agent {
  private:
   struct Dev;
   struct Waiter;
+  struct StatsEntry {
+    std::shared_ptr<SubchannelStats> stats;
+    SubchannelStatsSnapshot ident;  // identity fields only
+  };
 
   absl::StatusOr<std::string> CanonicalSchid(std::string_view schid);
   std::shared_ptr<absl::Mutex> LifecycleLock(const std::string& schid);
   std::shared_ptr<Dev> Find(const std::string& schid);
   absl::StatusOr<std::shared_ptr<Dev>> AgentModeDev(std::string_view schid);
   SubchannelView ViewOf(const SubchannelInfo& info);
+  // The counters of `schid`, made on first use; the identity is refreshed.
+  std::shared_ptr<SubchannelStats> TrackStats(const SubchannelInfo& info, const Dev& d);
+  SubchannelStatsSnapshot SnapshotLocked(const std::string& schid, const StatsEntry& e)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Counts an attach or detach outcome and its duration.
+  void CountLifecycle(bool attach, const absl::Status& st, absl::Time t0);
   void SetState(const std::string& schid, AgentState state, std::string message);
 
   absl::StatusOr<std::pair<SubchannelView, bool>> AttachLocked(const std::string& schid, bool handoff,
@@ -183,6 +204,9 @@ class Agent {
   std::map<std::string, std::shared_ptr<absl::Mutex>> life_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, AgentState> last_state_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> releasers_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, StatsEntry> stats_ ABSL_GUARDED_BY(mu_);
+  AgentStats agent_stats_;
+  const absl::Time started_at_ = absl::Now();
 
   absl::Mutex rec_mu_;
   bool rec_stop_ ABSL_GUARDED_BY(rec_mu_) = false;

@@ -22,20 +22,21 @@ bool EventWatcher::Wants(const AgentEvent& e) const {
   return true;
 }
 
-void EventWatcher::Push(const AgentEvent& e) {
+bool EventWatcher::Push(const AgentEvent& e) {
   std::function<void()> notify;
   {
     absl::MutexLock l(&mu_);
     if (q_.size() >= capacity_) {
       ++pending_drops_;
       ++dropped_total_;
-      return;
+      return false;
     }
     const bool was_empty = q_.empty();
     q_.push_back(e);
     if (was_empty) notify = notify_;
   }
   if (notify) notify();
+  return true;
 }
 
 bool EventWatcher::PopLocked(AgentEvent* out) {
@@ -103,12 +104,16 @@ void EventBus::Publish(AgentEvent e) {
       }
     }
   }
-  for (auto& w : targets) w->Push(e);
+  uint64_t lost = 0;
+  for (auto& w : targets) lost += w->Push(e) ? 0 : 1;
+  if (lost) drops_.fetch_add(lost, std::memory_order_relaxed);
 }
 
 uint64_t EventBus::last_seq() const {
   absl::MutexLock l(&mu_);
   return seq_;
 }
+
+uint64_t EventBus::dropped_total() const { return drops_.load(std::memory_order_relaxed); }
 
 }  // namespace ccwpass::agent

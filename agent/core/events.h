@@ -6,6 +6,7 @@
 #ifndef CCWPASS_AGENT_CORE_EVENTS_H_
 #define CCWPASS_AGENT_CORE_EVENTS_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -64,7 +65,8 @@ class EventWatcher {
  private:
   friend class EventBus;
   bool Wants(const AgentEvent& e) const;
-  void Push(const AgentEvent& e);
+  // False when the queue was full and the event was lost.
+  bool Push(const AgentEvent& e);
   bool PopLocked(AgentEvent* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::set<AgentEvent::Kind> kinds_;
@@ -86,8 +88,12 @@ class EventBus {
   // Stamps seq and time and delivers to every interested watcher.
   void Publish(AgentEvent e);
   uint64_t last_seq() const;
+  // Deliveries lost because a watcher's queue was full, over all watchers
+  // (including ones gone since), since the bus was made.
+  uint64_t dropped_total() const;
 
  private:
+  std::atomic<uint64_t> drops_{0};
   absl::Mutex publish_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
   uint64_t seq_ ABSL_GUARDED_BY(mu_) = 0;

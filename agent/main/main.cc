@@ -13,11 +13,13 @@
 #include "CLI/CLI.hpp"
 #include "absl/synchronization/mutex.h"
 #include "agent/core/agent.h"
+#include "agent/metrics/metrics.h"
 #include "agent/service/service.h"
 #include "agent/state/state_store.h"
 #include "agent/sysfs/file_sysfs.h"
 #include "agent/udev/udev_monitor.h"
 #include "agent/vfio/linux_vfio.h"
+#include "agent/version.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -48,7 +50,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"ccw-agent: the s390 channel-I/O passthrough agent (vfio-ccw)"};
   std::string sim_host, sysfs_root = "/sys", dev_root = "/dev", run_dir = "/run/ccwpass", socket_path,
-              state_dir = "/var/lib/ccwpass", tcp, log_level = "info";
+              state_dir = "/var/lib/ccwpass", tcp, log_level = "info", metrics_address = "127.0.0.1:9810";
   uint64_t arena_bytes = 1 << 20;
   app.add_option("--sim", sim_host, "serve a simulated host described by this YAML file (docs/host-description.md)")
       ->check(CLI::ExistingFile);
@@ -60,7 +62,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--listen-tcp", tcp, "also listen on TCP host:port (loopback only without TLS)");
   app.add_option("--arena-bytes", arena_bytes, "DMA arena per attached device, bytes")->capture_default_str();
+  app.add_option("--metrics-address", metrics_address,
+                 "serve Prometheus metrics on HOST:PORT at /metrics (port 0: any free port; empty: off)")
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+  app.set_version_flag("--version", std::string("ccw-agent ") + ccwpass::agent::kAgentVersion);
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_level(spdlog::level::from_str(log_level));
@@ -106,6 +112,15 @@ int main(int argc, char** argv) {
   ccwpass::agent::Agent agent(*sysfs, *vfio, **store, options);
   if (absl::Status st = agent.Start(events.get()); !st.ok()) return Fail(std::string(st.message()));
 
+  std::unique_ptr<ccwpass::agent::MetricsServer> metrics;
+  if (!metrics_address.empty()) {
+    auto m = ccwpass::agent::MetricsServer::Start(metrics_address, ccwpass::agent::StatsSourceOf(agent));
+    if (!m.ok()) return Fail(std::string(m.status().message()));
+    metrics = std::move(*m);
+    spdlog::info("metrics on http://{}:{}/metrics", metrics_address.substr(0, metrics_address.rfind(':')),
+                 metrics->port());
+  }
+
   // The server.
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(socket_path).parent_path(), ec);
@@ -115,12 +130,14 @@ int main(int argc, char** argv) {
   ccwpass::agent::SubchannelsService subchannels(agent);
   ccwpass::agent::IoService io(agent);
   ccwpass::agent::EventsService evs(agent);
+  ccwpass::agent::StatsService stats(agent);
   grpc::ServerBuilder b;
   b.AddListeningPort("unix:" + socket_path, grpc::InsecureServerCredentials());
   if (!tcp.empty()) b.AddListeningPort(tcp, grpc::InsecureServerCredentials());
   b.RegisterService(&subchannels);
   b.RegisterService(&io);
   b.RegisterService(&evs);
+  b.RegisterService(&stats);
   std::unique_ptr<grpc::Server> server = b.BuildAndStart();
   if (!server) return Fail("cannot listen on unix:" + socket_path + (tcp.empty() ? "" : " or " + tcp));
   ::chmod(socket_path.c_str(), 0660);
@@ -131,6 +148,7 @@ int main(int argc, char** argv) {
   sigwait(&set, &sig);
   spdlog::info("signal {}: shutting down", sig);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  metrics.reset();
   agent.Stop();
   ::unlink(socket_path.c_str());
   return 0;

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/busid.h"
+#include "agent/version.h"
 #include "translate/builder.h"
 #include "translate/errors.h"
 #include "translate/program_file.h"
@@ -25,6 +26,14 @@ google::protobuf::Timestamp ToTimestamp(absl::Time t) {
   ts.set_seconds(ns / 1000000000);
   ts.set_nanos(static_cast<int32_t>(ns % 1000000000));
   return ts;
+}
+
+google::protobuf::Duration ToDuration(absl::Duration d) {
+  google::protobuf::Duration out;
+  const int64_t ns = absl::ToInt64Nanoseconds(d);
+  out.set_seconds(ns / 1000000000);
+  out.set_nanos(static_cast<int32_t>(ns % 1000000000));
+  return out;
 }
 
 ccw::v1::SubchannelState StateToProto(AgentState s) { return static_cast<ccw::v1::SubchannelState>(s); }
@@ -429,9 +438,7 @@ grpc::Status IoService::StartProgram(grpc::ServerContext* ctx, const ccw::v1::St
   resp->set_bytes_written(r->completion.bytes_out);
   for (const std::string& w : r->warnings) resp->add_warnings(w);
   resp->set_retries(static_cast<uint32_t>(r->retries));
-  const int64_t ns = absl::ToInt64Nanoseconds(r->duration);
-  resp->mutable_duration()->set_seconds(ns / 1000000000);
-  resp->mutable_duration()->set_nanos(static_cast<int32_t>(ns % 1000000000));
+  *resp->mutable_duration() = ToDuration(r->duration);
   resp->set_sense(std::string(r->sense.begin(), r->sense.end()));
   const translate::Scsw& s = r->completion.scsw;
   const bool ok = s.dstat == (translate::dev_stat::kChannelEnd | translate::dev_stat::kDeviceEnd) && s.cstat == 0;
@@ -563,6 +570,88 @@ grpc::ServerWriteReactor<Event>* EventsService::Watch(grpc::CallbackServerContex
     schids.insert(FormatSchid(id->first, id->second));
   }
   return new WatchReactor(agent_.events(), std::move(kinds), std::move(schids), queue_);
+}
+
+// ---------------------------------------------------------------------------
+// Stats.
+
+void ToProto(const LatencyHistogram::Snapshot& h, ccw::v1::LatencySummary* out) {
+  out->set_count(h.count);
+  *out->mutable_sum() = ToDuration(absl::Seconds(h.sum_seconds));
+  if (h.count == 0) return;
+  *out->mutable_p50() = ToDuration(absl::Seconds(h.Quantile(0.5)));
+  *out->mutable_p90() = ToDuration(absl::Seconds(h.Quantile(0.9)));
+  *out->mutable_p99() = ToDuration(absl::Seconds(h.Quantile(0.99)));
+  *out->mutable_p999() = ToDuration(absl::Seconds(h.Quantile(0.999)));
+  *out->mutable_mean() = ToDuration(absl::Seconds(h.sum_seconds / static_cast<double>(h.count)));
+}
+
+void ToProto(const SubchannelStatsSnapshot& s, ccw::v1::SubchannelStats* out) {
+  out->set_schid(s.schid);
+  out->set_devno(s.devno);
+  out->set_mdev_uuid(s.mdev_uuid);
+  out->set_mode(!s.attached ? ccw::v1::ATTACH_MODE_UNSPECIFIED
+                : s.handoff ? ccw::v1::ATTACH_MODE_HANDOFF
+                            : ccw::v1::ATTACH_MODE_AGENT);
+  out->set_programs_started(s.started);
+  out->set_programs_completed(s.completed);
+  out->set_programs_failed(s.failed_total());
+  for (int r = 0; r < kFailReasons; ++r) {
+    if (s.failed[r]) (*out->mutable_failed_by_reason())[FailReasonName(static_cast<FailReason>(r))] = s.failed[r];
+  }
+  out->set_bytes_read(s.bytes_read);
+  out->set_bytes_written(s.bytes_written);
+  out->set_in_flight(s.in_flight);
+  ToProto(s.latency, out->mutable_latency());
+  for (const auto& [key, n] : s.crws) {
+    ccw::v1::CrwCount* c = out->add_crws();
+    c->set_rsc(key.first);
+    c->set_erc(key.second);
+    c->set_count(n);
+  }
+  out->set_halts(s.halts);
+  out->set_clears(s.clears);
+  out->set_resets(s.resets);
+  out->set_unsolicited_interrupts(s.unsolicited);
+  out->set_device_requests(s.device_requests);
+  if (s.cu_type) out->set_cu_type(absl::StrFormat("%04x/%02x", s.cu_type->first, s.cu_type->second));
+  if (s.dev_type) out->set_dev_type(absl::StrFormat("%04x/%02x", s.dev_type->first, s.dev_type->second));
+  out->set_chpids(s.chpids);
+}
+
+grpc::Status StatsService::GetStats(grpc::ServerContext*, const ccw::v1::GetStatsRequest* req,
+                                    ccw::v1::GetStatsResponse* resp) {
+  *resp->mutable_time() = ToTimestamp(absl::Now());
+  std::vector<SubchannelStatsSnapshot> all = agent_.AllStats();
+  if (!req->schid().empty()) {
+    absl::StatusOr<SubchannelStatsSnapshot> one = agent_.Stats(req->schid());
+    if (!one.ok()) return ToGrpcStatus(one.status());
+    ToProto(*one, resp->add_subchannels());
+  } else {
+    for (const SubchannelStatsSnapshot& s : all) ToProto(s, resp->add_subchannels());
+  }
+  const AgentStatsSnapshot a = agent_.AgentWideStats();
+  ccw::v1::AgentStats* out = resp->mutable_agent();
+  out->set_version(kAgentVersion);
+  *out->mutable_started_at() = ToTimestamp(a.started_at);
+  out->set_attached_agent(a.attached_agent);
+  out->set_attached_handoff(a.attached_handoff);
+  out->set_attach_ok(a.attach_ok);
+  out->set_attach_error(a.attach_error);
+  out->set_detach_ok(a.detach_ok);
+  out->set_detach_error(a.detach_error);
+  ToProto(a.attach_seconds, out->mutable_attach_latency());
+  ToProto(a.detach_seconds, out->mutable_detach_latency());
+  out->set_events_published(a.events_published);
+  out->set_event_drops(a.event_drops);
+  for (const SubchannelStatsSnapshot& s : all) {
+    out->set_programs_started(out->programs_started() + s.started);
+    out->set_programs_completed(out->programs_completed() + s.completed);
+    out->set_programs_failed(out->programs_failed() + s.failed_total());
+    out->set_bytes_read(out->bytes_read() + s.bytes_read);
+    out->set_bytes_written(out->bytes_written() + s.bytes_written);
+  }
+  return grpc::Status::OK;
 }
 
 }  // namespace ccwpass::agent

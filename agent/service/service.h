@@ -62,6 +62,21 @@ class IoService final : public ccw::v1::Io::Service {
   Agent& agent_;
 };
 
+// Stats: the agent's I/O statistics (agent/core/io_stats.h), the same
+// numbers the Prometheus endpoint serves.
+class StatsService final : public ccw::v1::Stats::Service {
+ public:
+  explicit StatsService(Agent& agent) : agent_(agent) {}
+  grpc::Status GetStats(grpc::ServerContext*, const ccw::v1::GetStatsRequest*, ccw::v1::GetStatsResponse*) override;
+
+ private:
+  Agent& agent_;
+};
+
+// Conversions of the statistics (also used by tests).
+void ToProto(const LatencyHistogram::Snapshot& h, ccw::v1::LatencySummary* out);
+void ToProto(const SubchannelStatsSnapshot& s, ccw::v1::SubchannelStats* out);
+
 class EventsService final : public ccw::v1::Events::CallbackService {
  public:
   // `queue` events per watcher before it starts losing them.

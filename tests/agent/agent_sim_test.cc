@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sim/kernel.h"
+#include "tests/agent/in_process_agent.h"
 #include "testing/status_matchers.h"
 #include "translate/builder.h"
 
@@ -22,28 +23,14 @@ using translate::CcwSpec;
 namespace flag = translate::ccw_flag;
 
 sim::HostConfig Host() {
-  sim::HostConfig h;
-  h.channel_paths = {sim::ChannelPathConfig{.chpid = 0x40}, sim::ChannelPathConfig{.chpid = 0x41}};
-  sim::SubchannelConfig dasd;
-  dasd.schno = 0x100;
-  dasd.devno = 0x0191;
-  dasd.chpids = {0x40, 0x41};
-  dasd.pim = dasd.pam = 0xc0;
-  dasd.device.kind = sim::DeviceKind::kDasd3390;
-  dasd.device.cylinders = 10;
-  sim::SubchannelConfig qdio;
-  qdio.schno = 0x101;
-  qdio.devno = 0x0600;
-  qdio.chpids = {0x41};
-  qdio.pim = qdio.pam = 0x80;
-  qdio.qdio = true;
+  sim::HostConfig h = testing::DasdAndQdioHost();
   sim::SubchannelConfig con;
   con.schno = 0x102;
   con.devno = 0x0009;
   con.chpids = {0x40};
   con.pim = con.pam = 0x80;
   con.device.kind = sim::DeviceKind::kConsole;
-  h.subchannels = {dasd, qdio, con};
+  h.subchannels.push_back(con);
   return h;
 }
 

@@ -11,101 +11,14 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "sim/kernel.h"
+#include "tests/agent/in_process_agent.h"
 
 namespace ccwpass::agent {
 namespace {
 
 using ::testing::HasSubstr;
 
-sim::HostConfig Host() {
-  sim::HostConfig h;
-  h.channel_paths = {sim::ChannelPathConfig{.chpid = 0x40}, sim::ChannelPathConfig{.chpid = 0x41}};
-  sim::SubchannelConfig dasd;
-  dasd.schno = 0x100;
-  dasd.devno = 0x0191;
-  dasd.chpids = {0x40, 0x41};
-  dasd.pim = dasd.pam = 0xc0;
-  dasd.device.kind = sim::DeviceKind::kDasd3390;
-  dasd.device.cylinders = 10;
-  dasd.device.cu_model = 0xC2;
-  sim::SubchannelConfig qdio;
-  qdio.schno = 0x101;
-  qdio.devno = 0x0600;
-  qdio.chpids = {0x41};
-  qdio.pim = qdio.pam = 0x80;
-  qdio.qdio = true;
-  h.subchannels = {dasd, qdio};
-  return h;
-}
-
-class ServiceTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto k = sim::SimKernel::Create(Host());
-    ASSERT_TRUE(k.ok()) << k.status();
-    kernel_ = std::move(*k);
-    auto s = StateStore::Open("");
-    ASSERT_TRUE(s.ok());
-    store_ = std::move(*s);
-    monitor_ = kernel_->NewEventSource({"css", "ccw", "mdev"});
-    AgentOptions o;
-    o.halt_wait = absl::Milliseconds(300);
-    agent_ = std::make_unique<Agent>(*kernel_, *kernel_, *store_, o);
-    ASSERT_TRUE(agent_->Start(monitor_.get()).ok());
-    subchannels_ = std::make_unique<SubchannelsService>(*agent_);
-    io_ = std::make_unique<IoService>(*agent_);
-    events_ = std::make_unique<EventsService>(*agent_, 4);
-    grpc::ServerBuilder b;
-    b.RegisterService(subchannels_.get());
-    b.RegisterService(io_.get());
-    b.RegisterService(events_.get());
-    server_ = b.BuildAndStart();
-    auto ch = server_->InProcessChannel(grpc::ChannelArguments());
-    sc_ = ccw::v1::Subchannels::NewStub(ch);
-    io_stub_ = ccw::v1::Io::NewStub(ch);
-    ev_ = ccw::v1::Events::NewStub(ch);
-  }
-  void TearDown() override {
-    server_->Shutdown();
-    agent_.reset();
-  }
-  grpc::Status Attach(const std::string& schid, ccw::v1::AttachResponse* r = nullptr) {
-    grpc::ClientContext ctx;
-    ccw::v1::AttachRequest req;
-    req.set_schid(schid);
-    ccw::v1::AttachResponse resp;
-    grpc::Status s = sc_->Attach(&ctx, req, &resp);
-    if (r) *r = resp;
-    return s;
-  }
-  grpc::Status Start(const ccw::v1::StartProgramRequest& req, ccw::v1::StartProgramResponse* resp,
-                     absl::Duration deadline = absl::Seconds(5)) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
-    return io_stub_->StartProgram(&ctx, req, resp);
-  }
-  static ccw::v1::StartProgramRequest SenseId(const std::string& schid) {
-    ccw::v1::StartProgramRequest req;
-    req.set_schid(schid);
-    auto* c = req.mutable_structural()->add_ccws();
-    c->set_cmd(0xe4);
-    c->set_flags(0x20);
-    c->set_count(256);
-    return req;
-  }
-
-  std::unique_ptr<sim::SimKernel> kernel_;
-  std::unique_ptr<StateStore> store_;
-  std::unique_ptr<DeviceEventSource> monitor_;
-  std::unique_ptr<Agent> agent_;
-  std::unique_ptr<SubchannelsService> subchannels_;
-  std::unique_ptr<IoService> io_;
-  std::unique_ptr<EventsService> events_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<ccw::v1::Subchannels::Stub> sc_;
-  std::unique_ptr<ccw::v1::Io::Stub> io_stub_;
-  std::unique_ptr<ccw::v1::Events::Stub> ev_;
-};
+using ServiceTest = testing::InProcessAgentTest;
 
 TEST_F(ServiceTest, ListGetAttachIoDetach) {
   grpc::ClientContext lctx;

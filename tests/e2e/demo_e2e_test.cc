@@ -70,7 +70,7 @@ subchannels:
       freopen(log.c_str(), "a", stdout);
       freopen(log.c_str(), "a", stderr);
       execl(bin.c_str(), bin.c_str(), "--sim", (dir_ + "/host.yaml").c_str(), "--run-dir", run_.c_str(),
-            "--state-dir", (dir_ + "/state").c_str(), static_cast<char*>(nullptr));
+            "--state-dir", (dir_ + "/state").c_str(), "--metrics-address", "127.0.0.1:0", static_cast<char*>(nullptr));
       _exit(127);
     }
     struct stat st;
