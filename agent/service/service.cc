@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "google/protobuf/util/time_util.h"
 #include "agent/busid.h"
 #include "agent/version.h"
 #include "translate/builder.h"
@@ -20,20 +21,13 @@ namespace {
 
 constexpr absl::Duration kDefaultIoDeadline = absl::Seconds(30);
 
+// protobuf's own conversions (google/protobuf/util/time_util.h).
 google::protobuf::Timestamp ToTimestamp(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  const int64_t ns = absl::ToUnixNanos(t);
-  ts.set_seconds(ns / 1000000000);
-  ts.set_nanos(static_cast<int32_t>(ns % 1000000000));
-  return ts;
+  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
 }
 
 google::protobuf::Duration ToDuration(absl::Duration d) {
-  google::protobuf::Duration out;
-  const int64_t ns = absl::ToInt64Nanoseconds(d);
-  out.set_seconds(ns / 1000000000);
-  out.set_nanos(static_cast<int32_t>(ns % 1000000000));
-  return out;
+  return google::protobuf::util::TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(d));
 }
 
 ccw::v1::SubchannelState StateToProto(AgentState s) { return static_cast<ccw::v1::SubchannelState>(s); }
