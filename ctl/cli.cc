@@ -6,6 +6,7 @@
 #include "ctl/exit_codes.h"
 #include "ctl/io_cmd.h"
 #include "ctl/program_cmd.h"
+#include "ctl/stats_cmd.h"
 #include "ctl/subchannel_cmd.h"
 
 namespace ccwpass::ctl {
@@ -28,6 +29,7 @@ int RunCcwctl(const std::vector<std::string>& args, std::ostream& out, std::ostr
   AddSubchannelCommands(app, online);
   AddIoCommands(app, online);
   AddEventsCommand(app, online);
+  AddStatsCommand(app, online);
   AddCompletionCommand(app, out, &exit_code);
 
   // CLI11 wants argc/argv; it reads args[0] as the program name.

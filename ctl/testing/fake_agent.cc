@@ -407,6 +407,35 @@ class FakeAgent::EventsImpl final : public ccw::v1::Events::Service {
   FakeAgent& a_;
 };
 
+class FakeAgent::StatsImpl final : public ccw::v1::Stats::Service {
+ public:
+  explicit StatsImpl(FakeAgent& a) : a_(a) {}
+
+  grpc::Status GetStats(grpc::ServerContext*, const ccw::v1::GetStatsRequest* req,
+                        ccw::v1::GetStatsResponse* resp) override {
+    if (auto f = a_.Enter("GetStats", req->schid(), *req)) return *f;
+    std::lock_guard<std::mutex> l(a_.mu_);
+    if (a_.stats_.empty()) return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no stats set");
+    const ccw::v1::GetStatsResponse all = a_.stats_.front();
+    if (a_.stats_.size() > 1) a_.stats_.erase(a_.stats_.begin());
+    *resp = all;
+    if (!req->schid().empty()) {
+      resp->clear_subchannels();
+      for (const ccw::v1::SubchannelStats& s : all.subchannels()) {
+        if (s.schid() == req->schid()) *resp->add_subchannels() = s;
+      }
+      if (resp->subchannels().empty()) {
+        return grpc::Status(grpc::StatusCode::NOT_FOUND, "no statistics for " + req->schid() +
+                                                             ": the agent has not attached it since it started");
+      }
+    }
+    return grpc::Status::OK;
+  }
+
+ private:
+  FakeAgent& a_;
+};
+
 // --- FakeAgent ---------------------------------------------------------------
 
 FakeAgent::FakeAgent()
@@ -414,11 +443,13 @@ FakeAgent::FakeAgent()
       events_(FakeEvents()),
       subchannels_service_(std::make_unique<SubchannelsImpl>(*this)),
       io_service_(std::make_unique<IoImpl>(*this)),
-      events_service_(std::make_unique<EventsImpl>(*this)) {
+      events_service_(std::make_unique<EventsImpl>(*this)),
+      stats_service_(std::make_unique<StatsImpl>(*this)) {
   grpc::ServerBuilder builder;
   builder.RegisterService(subchannels_service_.get());
   builder.RegisterService(io_service_.get());
   builder.RegisterService(events_service_.get());
+  builder.RegisterService(stats_service_.get());
   server_ = builder.BuildAndStart();
 }
 
@@ -431,6 +462,11 @@ std::shared_ptr<grpc::Channel> FakeAgent::Channel() { return server_->InProcessC
 void FakeAgent::FailNext(grpc::Status status) {
   std::lock_guard<std::mutex> l(mu_);
   fail_next_ = std::move(status);
+}
+
+void FakeAgent::SetStats(std::vector<ccw::v1::GetStatsResponse> responses) {
+  std::lock_guard<std::mutex> l(mu_);
+  stats_ = std::move(responses);
 }
 
 void FakeAgent::SetStartProgramResponse(ccw::v1::StartProgramResponse response) {

@@ -1,5 +1,5 @@
-// A fake ccw-agent for ccwctl's tests: the three services of proto/ccw/v1
-// (Subchannels, Io, Events) over a fixed dataset, served by a real gRPC
+// A fake ccw-agent for ccwctl's tests: the services of proto/ccw/v1
+// (Subchannels, Io, Events, Stats) over a fixed dataset, served by a real gRPC
 // server in-process (Channel()). It follows the API's contract — status codes,
 // idempotent attach/detach, filters, a stream that ends — without any of the
 // agent's machinery, so the CLI can be tested before and apart from the agent.
@@ -62,6 +62,9 @@ class FakeAgent {
   // Watch writes its events and then, instead of ending the stream, waits
   // until the client cancels (deadline or cancel).
   void HoldEventStreamOpen(bool hold);
+  // GetStats answers with these in turn (the last one again and again); with
+  // a schid, only that subchannel, or NOT_FOUND.
+  void SetStats(std::vector<ccw::v1::GetStatsResponse> responses);
   // Replaces the events Watch sends.
   void SetEvents(std::vector<ccw::v1::Event> events);
 
@@ -84,6 +87,8 @@ class FakeAgent {
   class SubchannelsImpl;
   class IoImpl;
   class EventsImpl;
+  class StatsImpl;
+  friend class StatsImpl;
   friend class SubchannelsImpl;
   friend class IoImpl;
   friend class EventsImpl;
@@ -96,6 +101,7 @@ class FakeAgent {
   mutable std::mutex mu_;
   std::vector<ccw::v1::Subchannel> subchannels_;
   std::vector<ccw::v1::Event> events_;
+  std::vector<ccw::v1::GetStatsResponse> stats_;
   std::optional<grpc::Status> fail_next_;
   std::optional<ccw::v1::StartProgramResponse> next_start_;
   bool hold_events_ = false;
@@ -105,6 +111,7 @@ class FakeAgent {
   std::unique_ptr<SubchannelsImpl> subchannels_service_;
   std::unique_ptr<IoImpl> io_service_;
   std::unique_ptr<EventsImpl> events_service_;
+  std::unique_ptr<StatsImpl> stats_service_;
   std::unique_ptr<grpc::Server> server_;
 };
 
