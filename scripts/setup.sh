@@ -15,6 +15,8 @@ PACKAGES=(
   clang libclang-rt-14-dev
   # 3390 DASD images made by the real Hercules dasdinit
   hercules
+  # metrics: a real Prometheus (and promtool), its consoles rendered in headless Chromium
+  prometheus chromium fonts-dejavu-core curl jq
 )
 
 missing=()
