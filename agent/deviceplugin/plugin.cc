@@ -128,8 +128,9 @@ class ClassPlugin {
       }
     }
   }
-  // Sends the device list to every stream if it differs from the last one.
-  void Publish() {
+  // Sends the device list to every stream if it differs from the last one
+  // (`force`: even if not).
+  void Publish(bool force = false) {
     std::vector<std::shared_ptr<StreamState>> streams;
     {
       absl::MutexLock l(&mu_);
@@ -139,7 +140,7 @@ class ClassPlugin {
         d->set_id(e.id);
         d->set_health(e.health.healthy ? kHealthy : kUnhealthy);
       }
-      if (google::protobuf::util::MessageDifferencer::Equals(next, current_)) return;
+      if (!force && google::protobuf::util::MessageDifferencer::Equals(next, current_)) return;
       current_ = std::move(next);
       ++version_;
       spdlog::info("device plugin {}: device list version {}: {} devices, {} healthy", resource_, version_,
@@ -170,6 +171,10 @@ class ClassPlugin {
     streams_.push_back(s);
   }
   // The current list and its version.
+  uint64_t version() {
+    absl::MutexLock l(&mu_);
+    return version_;
+  }
   uint64_t Snapshot(v1beta1::ListAndWatchResponse* out) {
     absl::MutexLock l(&mu_);
     *out = current_;
@@ -350,7 +355,7 @@ class PluginService final
 absl::Status ClassPlugin::Serve() {
   absl::MutexLock l(&serve_mu_);
   if (server_) {
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    server_->Shutdown(std::chrono::system_clock::now());  // cancels open ListAndWatch streams at once
     server_.reset();
   }
   service_.reset();
@@ -373,7 +378,7 @@ absl::Status ClassPlugin::Serve() {
 void ClassPlugin::Shutdown() {
   absl::MutexLock l(&serve_mu_);
   if (server_) {
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    server_->Shutdown(std::chrono::system_clock::now());  // cancels open ListAndWatch streams at once
     server_.reset();
     ::unlink(socket_path_.c_str());
   }
@@ -533,7 +538,10 @@ absl::Status ClassPlugin::Allocate(const v1beta1::AllocateRequest& req, v1beta1:
         undone.push_back(absl::StrCat(*it, " (failed: ", d.status().message(), ")"));
       }
     }
+    // The kubelet hears of it: a new list, with what changed meanwhile, or the same again.
+    const uint64_t before = version();
     m_.Refresh(false);
+    if (version() == before) Publish(/*force=*/true);
     const std::string msg = absl::StrCat(failure.message(), "; rolled back: ",
                                          undone.empty() ? "nothing attached" : absl::StrCat("detached ", absl::StrJoin(undone, ", ")));
     spdlog::error("device plugin {}: {}", resource_, msg);
