@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -203,6 +204,11 @@ class ClassPlugin {
     absl::MutexLock l(&mu_);
     return registrations_;
   }
+  // True after the first call: "waiting for the kubelet" is said once.
+  bool said_waiting() {
+    absl::MutexLock l(&mu_);
+    return std::exchange(said_waiting_, true);
+  }
 
   // ---- The RPCs.
   v1beta1::DevicePluginOptions Options() const {
@@ -253,6 +259,7 @@ class ClassPlugin {
   std::vector<std::weak_ptr<StreamState>> streams_ ABSL_GUARDED_BY(mu_);
   bool registered_ ABSL_GUARDED_BY(mu_) = false;
   int registrations_ ABSL_GUARDED_BY(mu_) = 0;
+  bool said_waiting_ ABSL_GUARDED_BY(mu_) = false;
 
   absl::Mutex alloc_mu_;  // one Allocate / PreStartContainer at a time
 
@@ -837,7 +844,8 @@ void DevicePluginManager::ServeAndRegister(bool reserve_all) {
       }
     }
     if (!kubelet_up) {
-      spdlog::info("device plugin {}: no {} yet; registering when it appears", p->resource(), kKubeletSocket);
+      spdlog::log(p->registrations() == 0 && !p->said_waiting() ? spdlog::level::info : spdlog::level::debug,
+                  "device plugin {}: no {} yet; registering when it appears", p->resource(), kKubeletSocket);
       p->set_registered(false);
       continue;
     }
