@@ -109,8 +109,6 @@ class DevicePluginManager {
   std::vector<PublishedDevice> Devices(const std::string& resource);
   // Successful registrations of `resource` since Start.
   int registrations(const std::string& resource);
-  // Re-checks every known device now and publishes what changed.
-  void Recheck() { Refresh(false); }
 
  private:
   friend class ClassPlugin;
