@@ -9,6 +9,9 @@ PACKAGES=(
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
   libabsl-dev libudev-dev uuid-dev prometheus-cpp-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
+  # sd_notify readiness for the systemd unit (deploy/systemd); systemd-analyze checks the unit,
+  # python3 stands in for systemd in the readiness test
+  libsystemd-dev systemd python3
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev
   # fuzzing: libFuzzer with ASan/UBSan

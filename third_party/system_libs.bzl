@@ -39,6 +39,7 @@ _LIBS = {
     "cli11": (["CLI11"], [], "libcli11-dev"),
     "uuid": (["uuid"], [], "uuid-dev"),
     "curl": (["libcurl"], [], "libcurl4-openssl-dev"),
+    "systemd": (["libsystemd"], [], "libsystemd-dev"),
 }
 
 def _pkg_config(ctx, flag, modules, package):

@@ -8,11 +8,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "CLI/CLI.hpp"
 #include "absl/synchronization/mutex.h"
 #include "agent/core/agent.h"
+#include "agent/deviceplugin/device_class.h"
+#include "agent/deviceplugin/plugin.h"
 #include "agent/metrics/metrics.h"
 #include "agent/service/service.h"
 #include "agent/state/state_store.h"
@@ -26,6 +29,7 @@
 #include "sim/host_config.h"
 #include "sim/kernel.h"
 #include "spdlog/spdlog.h"
+#include "systemd/sd-daemon.h"
 
 namespace {
 
@@ -67,12 +71,29 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
   app.set_version_flag("--version", std::string("ccw-agent ") + ccwpass::agent::kAgentVersion);
+  // The Kubernetes device plugin (docs/device-plugin.md): off without classes.
+  std::string device_plugin_dir = "/var/lib/kubelet/device-plugins", device_classes, resource_domain = "ccwpass.io",
+              cdi_dir;
+  app.add_option("--device-plugin-dir", device_plugin_dir, "the kubelet's device plugin directory (kubelet.sock)")
+      ->capture_default_str();
+  app.add_option("--device-classes", device_classes,
+                 "YAML file of device classes to offer to the kubelet (empty: no device plugin)");
+  app.add_option("--resource-domain", resource_domain, "resources are named <domain>/<class>")->capture_default_str();
+  app.add_option("--cdi-dir", cdi_dir, "write CDI specs here and name CDI devices in Allocate (empty: no CDI)");
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_level(spdlog::level::from_str(log_level));
   if (socket_path.empty()) socket_path = run_dir + "/agent.sock";
   if (!tcp.empty() && tcp.rfind("127.", 0) != 0 && tcp.rfind("localhost:", 0) != 0 && tcp.rfind("[::1]:", 0) != 0) {
     return Fail("--listen-tcp " + tcp + ": refusing to listen beyond loopback without TLS");
+  }
+
+  // Device classes are checked before anything starts.
+  std::optional<std::vector<ccwpass::agent::deviceplugin::DeviceClass>> classes;
+  if (!device_classes.empty()) {
+    auto c = ccwpass::agent::deviceplugin::LoadDeviceClasses(device_classes);
+    if (!c.ok()) return Fail(std::string(c.status().message()));
+    classes = std::move(*c);
   }
 
   // The seams.
@@ -143,10 +164,33 @@ int main(int argc, char** argv) {
   ::chmod(socket_path.c_str(), 0660);
   spdlog::info("ccw-agent listening on unix:{}{}", socket_path, tcp.empty() ? "" : " and " + tcp);
 
+  // The device plugin: a bad class file or domain is an error at start; a
+  // kubelet that is not there (yet) or refuses is logged and retried.
+  std::unique_ptr<ccwpass::agent::deviceplugin::DevicePluginManager> plugin;
+  if (classes) {
+    if (classes->empty()) {
+      spdlog::info("{}: no device classes: the device plugin is off", device_classes);
+    } else {
+      ccwpass::agent::deviceplugin::DevicePluginOptions dp;
+      dp.plugin_dir = device_plugin_dir;
+      dp.resource_domain = resource_domain;
+      dp.dev_root = dev_root;
+      dp.cdi_dir = cdi_dir;
+      auto m = ccwpass::agent::deviceplugin::DevicePluginManager::Create(agent, *sysfs, std::move(*classes), dp);
+      if (!m.ok()) return Fail(std::string(m.status().message()));
+      plugin = std::move(*m);
+      if (absl::Status st = plugin->Start(); !st.ok()) return Fail(std::string(st.message()));
+    }
+  }
+  // systemd Type=notify: ready once the socket listens (a no-op outside systemd).
+  sd_notify(0, "READY=1");
+
   // Until SIGINT or SIGTERM (blocked in every thread since the start).
   int sig = 0;
   sigwait(&set, &sig);
   spdlog::info("signal {}: shutting down", sig);
+  sd_notify(0, "STOPPING=1");
+  if (plugin) plugin->Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   metrics.reset();
   agent.Stop();

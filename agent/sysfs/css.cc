@@ -337,4 +337,27 @@ absl::StatusOr<std::string> Css::Driver(std::string_view schid) {
   return std::string(LinkBasename(link));
 }
 
+absl::StatusOr<uint8_t> Css::VariedOnPaths(const SubchannelInfo& info) {
+  uint8_t mask = 0;
+  for (int i = 0; i < 8; ++i) {
+    const uint8_t bit = static_cast<uint8_t>(0x80 >> i);
+    if (!(info.pim & bit)) continue;
+    const std::string path = absl::StrFormat("devices/css0/chp0.%02x/status", info.chpids[i]);
+    std::string text;
+    const int err = sysfs_.Read(path, &text);
+    if (err == ENOENT) {
+      mask |= bit;
+      continue;
+    }
+    if (err != 0) return SysfsError(info.schid, "read channel-path status", sysfs_.Describe(path), err);
+    const std::string_view v = Trim(text);
+    if (v == "online") {
+      mask |= bit;
+    } else if (v != "offline") {
+      return absl::InternalError(absl::StrCat(info.schid, ": ", Malformed(sysfs_.Describe(path), text, "online or offline").message()));
+    }
+  }
+  return mask;
+}
+
 }  // namespace ccwpass::agent

@@ -105,6 +105,12 @@ class Css {
   absl::StatusOr<int> IommuGroup(std::string_view schid, std::string_view uuid);
   // The current driver ("" when none).
   absl::StatusOr<std::string> Driver(std::string_view schid);
+  // The paths of `info` (a mask in PIM bit order, 0x80 = path 0) whose
+  // channel path is varied online at the OS level: `devices/css0/chp0.<xx>/status`
+  // reads "online" (Linux `chchp -v`, drivers/s390/cio/chp.c). Paths not in
+  // the PIM are 0; a path whose chp directory is missing counts as online.
+  // Errors: kInternal naming the attribute when it reads anything else.
+  absl::StatusOr<uint8_t> VariedOnPaths(const SubchannelInfo& info);
 
   SysfsOps& sysfs() { return sysfs_; }
 
