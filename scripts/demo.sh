@@ -63,8 +63,10 @@ HOST
 step cat host.yaml
 cat host.yaml
 
-step ccw-agent --sim host.yaml --run-dir "$work/run" --state-dir "$work/state" '&'
-"$agent_bin" --sim host.yaml --run-dir "$work/run" --state-dir "$work/state" >agent.log 2>&1 &
+metrics_port=${CCWPASS_DEMO_METRICS_PORT:-9810}
+step ccw-agent --sim host.yaml --run-dir "$work/run" --state-dir "$work/state" --metrics-address 127.0.0.1:$metrics_port '&'
+"$agent_bin" --sim host.yaml --run-dir "$work/run" --state-dir "$work/state" \
+  --metrics-address "127.0.0.1:$metrics_port" >agent.log 2>&1 &
 agent_pid=$!
 export CCWPASS_AGENT="unix://$work/run/agent.sock"
 for _ in $(seq 50); do [[ -S $work/run/agent.sock ]] && break; sleep 0.1; done
@@ -90,6 +92,10 @@ step ccwctl io run 0.0.0100 docs/examples/vol1-label.json --data
 ccwctl io run 0.0.0100 "$OLDPWD/docs/examples/vol1-label.json" --data
 step ccwctl schib 0.0.0100
 ccwctl schib 0.0.0100
+step ccwctl stats   '# the I/O statistics the host no longer has for a passed-through device'
+ccwctl stats
+step curl -s http://127.0.0.1:$metrics_port/metrics '| grep ccw_programs'
+curl -s "http://127.0.0.1:$metrics_port/metrics" | grep '^ccw_programs' || true
 step ccwctl attach 0.0.0103
 ccwctl attach 0.0.0103 || echo "(exit $?: refused, as the kernel would)"
 step ccwctl detach 0.0.0100
