@@ -143,6 +143,7 @@ struct AttachFlags {
   std::string schid;
   bool handoff = false;
   std::string uuid;
+  std::string owner;
   std::string output;
 };
 
@@ -166,6 +167,7 @@ void RunAttach(Online& o, const AttachFlags& f) {
   req.set_schid(*schid);
   req.set_mode(f.handoff ? ccw::v1::ATTACH_MODE_HANDOFF : ccw::v1::ATTACH_MODE_AGENT);
   req.set_mdev_uuid(absl::AsciiStrToLower(f.uuid));
+  req.set_owner(f.owner);
   ccw::v1::AttachResponse resp;
   if (!o.Unary(*schid, false, [&](Channel ch, grpc::ClientContext* ctx) {
         return Subchannels::NewStub(ch)->Attach(ctx, req, &resp);
@@ -347,6 +349,9 @@ void AddSubchannelCommands(CLI::App& app, Online& online) {
     cmd->add_flag("--handoff", f->handoff, "Leave the VFIO device closed for a VM or container");
     cmd->add_option("--uuid", f->uuid, "The mdev UUID to create (default: the agent's stable choice)")
         ->type_name("UUID");
+    cmd->add_option("--owner", f->owner,
+                    "Attach for this owner (uid:1001, cert:NAME): it may then run I/O on it (docs/security.md)")
+        ->type_name("OWNER");
     AddOutputFlag(*cmd, &f->output, kMessageFormats);
     cmd->callback([&online, f] { RunAttach(online, *f); });
   }

@@ -7,12 +7,16 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "CLI/CLI.hpp"
 #include "absl/synchronization/mutex.h"
+#include "agent/access/access.h"
+#include "agent/access/unix_listener.h"
 #include "agent/core/agent.h"
 #include "agent/deviceplugin/device_class.h"
 #include "agent/deviceplugin/plugin.h"
@@ -64,6 +68,11 @@ int main(int argc, char** argv) {
   app.add_option("--socket", socket_path, "Unix socket path (default <run-dir>/agent.sock)");
   app.add_option("--state-dir", state_dir, "where the desired state is kept (empty: in memory only)")
       ->capture_default_str();
+  std::string access_config;
+  app.add_option("--access-config", access_config,
+                 "YAML file of roles (access) and channel-program policy (programs); docs/security.md. Without "
+                 "one: uid 0 and the socket's group are admin, nobody else has a role")
+      ->check(CLI::ExistingFile);
   app.add_option("--listen-tcp", tcp, "also listen on TCP host:port (loopback only without TLS)");
   app.add_option("--arena-bytes", arena_bytes, "DMA arena per attached device, bytes")->capture_default_str();
   app.add_option("--metrics-address", metrics_address,
@@ -86,6 +95,18 @@ int main(int argc, char** argv) {
   if (socket_path.empty()) socket_path = run_dir + "/agent.sock";
   if (!tcp.empty() && tcp.rfind("127.", 0) != 0 && tcp.rfind("localhost:", 0) != 0 && tcp.rfind("[::1]:", 0) != 0) {
     return Fail("--listen-tcp " + tcp + ": refusing to listen beyond loopback without TLS");
+  }
+
+  // The access configuration is checked before anything starts.
+  std::optional<ccwpass::agent::access::AccessConfig> access_rules;
+  if (!access_config.empty()) {
+    std::ifstream in(access_config);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) return Fail(access_config + ": cannot be read");
+    auto c = ccwpass::agent::access::ParseAccessConfig(text.str(), access_config);
+    if (!c.ok()) return Fail(std::string(c.status().message()));
+    access_rules = std::move(*c);
   }
 
   // Device classes are checked before anything starts.
@@ -143,25 +164,30 @@ int main(int argc, char** argv) {
   }
 
   // The server.
+  // The server. The Unix socket is accepted here (unix_listener.h) so that
+  // every connection's credentials come from the kernel (SO_PEERCRED).
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(socket_path).parent_path(), ec);
-  ::unlink(socket_path.c_str());
+  auto listener = ccwpass::agent::access::UnixListener::Listen(socket_path, 0660);
+  if (!listener.ok()) return Fail(std::string(listener.status().message()));
+  if (!access_rules) access_rules = ccwpass::agent::access::DefaultAccessConfig((*listener)->socket_gid());
+  ccwpass::agent::access::PeerRegistry peers;
+  const ccwpass::agent::access::Access access(std::move(*access_rules), &peers);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  ccwpass::agent::SubchannelsService subchannels(agent);
-  ccwpass::agent::IoService io(agent);
-  ccwpass::agent::EventsService evs(agent);
-  ccwpass::agent::StatsService stats(agent);
+  ccwpass::agent::SubchannelsService subchannels(agent, &access);
+  ccwpass::agent::IoService io(agent, &access);
+  ccwpass::agent::EventsService evs(agent, 1024, &access);
+  ccwpass::agent::StatsService stats(agent, &access);
   grpc::ServerBuilder b;
-  b.AddListeningPort("unix:" + socket_path, grpc::InsecureServerCredentials());
   if (!tcp.empty()) b.AddListeningPort(tcp, grpc::InsecureServerCredentials());
   b.RegisterService(&subchannels);
   b.RegisterService(&io);
   b.RegisterService(&evs);
   b.RegisterService(&stats);
   std::unique_ptr<grpc::Server> server = b.BuildAndStart();
-  if (!server) return Fail("cannot listen on unix:" + socket_path + (tcp.empty() ? "" : " or " + tcp));
-  ::chmod(socket_path.c_str(), 0660);
+  if (!server) return Fail("cannot start the gRPC server" + (tcp.empty() ? std::string() : " on " + tcp));
+  (*listener)->Start(server.get(), &peers);
   spdlog::info("ccw-agent listening on unix:{}{}", socket_path, tcp.empty() ? "" : " and " + tcp);
 
   // The device plugin: a bad class file or domain is an error at start; a
@@ -191,9 +217,9 @@ int main(int argc, char** argv) {
   spdlog::info("signal {}: shutting down", sig);
   sd_notify(0, "STOPPING=1");
   if (plugin) plugin->Stop();
+  (*listener)->Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   metrics.reset();
   agent.Stop();
-  ::unlink(socket_path.c_str());
   return 0;
 }

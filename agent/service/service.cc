@@ -1,5 +1,6 @@
 #include "agent/service/service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 
@@ -65,6 +66,24 @@ std::string CcwData(const translate::GuestMemory& mem, const translate::Orb& orb
     idaw += isz;
   }
   return out;
+}
+
+using access::Action;
+
+// Asks `access` (when there is one) whether the caller of `ctx` may make call
+// `a` on `schid`; for device calls of a non-admin the device's owner comes
+// from the agent. The caller's owner string: Identity::Owner(), or the gRPC
+// peer without access control.
+absl::StatusOr<std::string> Gate(const access::Access* access, const grpc::ServerContextBase& ctx, Action a,
+                                 Agent& agent, const std::string& schid = {}) {
+  if (access == nullptr) return ctx.peer();
+  absl::StatusOr<access::Identity> who = access->Authorize(ctx, a, schid, [&]() -> absl::StatusOr<std::string> {
+    absl::StatusOr<SubchannelView> v = agent.Get(schid);
+    if (!v.ok()) return v.status();
+    return v->owner;
+  });
+  if (!who.ok()) return who.status();
+  return who->Owner();
 }
 
 }  // namespace
@@ -339,8 +358,10 @@ absl::StatusOr<ProgramRequest> ProgramFromProto(const ccw::v1::StartProgramReque
 // ---------------------------------------------------------------------------
 // Subchannels.
 
-grpc::Status SubchannelsService::ListSubchannels(grpc::ServerContext*, const ccw::v1::ListSubchannelsRequest* req,
+grpc::Status SubchannelsService::ListSubchannels(grpc::ServerContext* ctx, const ccw::v1::ListSubchannelsRequest* req,
                                                  ccw::v1::ListSubchannelsResponse* resp) {
+  absl::StatusOr<std::string> who = Gate(access_, *ctx, Action::kListSubchannels, agent_);
+  if (!who.ok()) return ToGrpcStatus(who.status());
   absl::StatusOr<std::vector<SubchannelView>> l = agent_.List();
   if (!l.ok()) return ToGrpcStatus(l.status());
   for (const SubchannelView& v : *l) {
@@ -359,8 +380,10 @@ grpc::Status SubchannelsService::ListSubchannels(grpc::ServerContext*, const ccw
   return grpc::Status::OK;
 }
 
-grpc::Status SubchannelsService::GetSubchannel(grpc::ServerContext*, const ccw::v1::GetSubchannelRequest* req,
+grpc::Status SubchannelsService::GetSubchannel(grpc::ServerContext* ctx, const ccw::v1::GetSubchannelRequest* req,
                                                ccw::v1::Subchannel* resp) {
+  absl::StatusOr<std::string> who = Gate(access_, *ctx, Action::kGetSubchannel, agent_);
+  if (!who.ok()) return ToGrpcStatus(who.status());
   absl::StatusOr<SubchannelView> v = agent_.Get(req->schid());
   if (!v.ok()) return ToGrpcStatus(v.status());
   ToProto(*v, resp);
@@ -369,19 +392,32 @@ grpc::Status SubchannelsService::GetSubchannel(grpc::ServerContext*, const ccw::
 
 grpc::Status SubchannelsService::Attach(grpc::ServerContext* ctx, const ccw::v1::AttachRequest* req,
                                         ccw::v1::AttachResponse* resp) {
+  absl::StatusOr<std::string> who = Gate(access_, *ctx, Action::kAttach, agent_);
+  if (!who.ok()) return ToGrpcStatus(who.status());
   const bool handoff = req->mode() == ccw::v1::ATTACH_MODE_HANDOFF;
   if (req->mode() != ccw::v1::ATTACH_MODE_UNSPECIFIED && req->mode() != ccw::v1::ATTACH_MODE_AGENT && !handoff) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, absl::StrCat("mode: unknown attach mode ", req->mode()));
   }
-  absl::StatusOr<std::pair<SubchannelView, bool>> r = agent_.Attach(req->schid(), handoff, req->mdev_uuid(), ctx->peer());
+  std::string owner = *who;
+  if (!req->owner().empty()) {
+    const std::string& o = req->owner();
+    if (o.size() > 128 || std::any_of(o.begin(), o.end(), [](char c) { return c < 0x21 || c > 0x7e; })) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "owner: at most 128 printable characters without spaces, like uid:1001 or cert:ci-runner");
+    }
+    owner = o;
+  }
+  absl::StatusOr<std::pair<SubchannelView, bool>> r = agent_.Attach(req->schid(), handoff, req->mdev_uuid(), owner);
   if (!r.ok()) return ToGrpcStatus(r.status());
   ToProto(r->first, resp->mutable_subchannel());
   resp->set_already_attached(r->second);
   return grpc::Status::OK;
 }
 
-grpc::Status SubchannelsService::Detach(grpc::ServerContext*, const ccw::v1::DetachRequest* req,
+grpc::Status SubchannelsService::Detach(grpc::ServerContext* ctx, const ccw::v1::DetachRequest* req,
                                         ccw::v1::DetachResponse* resp) {
+  absl::StatusOr<std::string> who = Gate(access_, *ctx, Action::kDetach, agent_, req->schid());
+  if (!who.ok()) return ToGrpcStatus(who.status());
   absl::StatusOr<std::pair<SubchannelView, bool>> r = agent_.Detach(req->schid(), req->force());
   if (!r.ok()) return ToGrpcStatus(r.status());
   ToProto(r->first, resp->mutable_subchannel());
@@ -389,8 +425,10 @@ grpc::Status SubchannelsService::Detach(grpc::ServerContext*, const ccw::v1::Det
   return grpc::Status::OK;
 }
 
-grpc::Status SubchannelsService::Reset(grpc::ServerContext*, const ccw::v1::ResetRequest* req,
+grpc::Status SubchannelsService::Reset(grpc::ServerContext* ctx, const ccw::v1::ResetRequest* req,
                                        ccw::v1::Subchannel* resp) {
+  absl::StatusOr<std::string> who = Gate(access_, *ctx, Action::kReset, agent_, req->schid());
+  if (!who.ok()) return ToGrpcStatus(who.status());
   absl::StatusOr<SubchannelView> v = agent_.Reset(req->schid());
   if (!v.ok()) return ToGrpcStatus(v.status());
   ToProto(*v, resp);
@@ -402,6 +440,8 @@ grpc::Status SubchannelsService::Reset(grpc::ServerContext*, const ccw::v1::Rese
 
 grpc::Status IoService::StartProgram(grpc::ServerContext* ctx, const ccw::v1::StartProgramRequest* req,
                                      ccw::v1::StartProgramResponse* resp) {
+  absl::StatusOr<std::string> who = Gate(access_, *ctx, Action::kStartProgram, agent_, req->schid());
+  if (!who.ok()) return ToGrpcStatus(who.status());
   std::vector<uint64_t> list_addrs;
   absl::StatusOr<ProgramRequest> p = ProgramFromProto(*req, &list_addrs);
   if (!p.ok()) return ToGrpcStatus(p.status());
@@ -443,6 +483,8 @@ grpc::Status IoService::StartProgram(grpc::ServerContext* ctx, const ccw::v1::St
 }
 
 grpc::Status IoService::Halt(grpc::ServerContext* ctx, const ccw::v1::HaltRequest* req, ccw::v1::HaltResponse* resp) {
+  absl::StatusOr<std::string> who = Gate(access_, *ctx, Action::kHalt, agent_, req->schid());
+  if (!who.ok()) return ToGrpcStatus(who.status());
   absl::StatusOr<translate::Irb> irb = agent_.Halt(req->schid(), DeadlineOf(ctx));
   if (!irb.ok()) return ToGrpcStatus(irb.status());
   ToProto(*irb, resp->mutable_irb());
@@ -451,14 +493,18 @@ grpc::Status IoService::Halt(grpc::ServerContext* ctx, const ccw::v1::HaltReques
 
 grpc::Status IoService::Clear(grpc::ServerContext* ctx, const ccw::v1::ClearRequest* req,
                               ccw::v1::ClearResponse* resp) {
+  absl::StatusOr<std::string> who = Gate(access_, *ctx, Action::kClear, agent_, req->schid());
+  if (!who.ok()) return ToGrpcStatus(who.status());
   absl::StatusOr<translate::Irb> irb = agent_.Clear(req->schid(), DeadlineOf(ctx));
   if (!irb.ok()) return ToGrpcStatus(irb.status());
   ToProto(*irb, resp->mutable_irb());
   return grpc::Status::OK;
 }
 
-grpc::Status IoService::StoreSubchannel(grpc::ServerContext*, const ccw::v1::StoreSubchannelRequest* req,
+grpc::Status IoService::StoreSubchannel(grpc::ServerContext* ctx, const ccw::v1::StoreSubchannelRequest* req,
                                         ccw::v1::StoreSubchannelResponse* resp) {
+  absl::StatusOr<std::string> who = Gate(access_, *ctx, Action::kStoreSubchannel, agent_, req->schid());
+  if (!who.ok()) return ToGrpcStatus(who.status());
   absl::StatusOr<translate::Schib> s = agent_.Store(req->schid());
   if (!s.ok()) return ToGrpcStatus(s.status());
   ToProto(*s, resp);
@@ -540,16 +586,20 @@ class WatchReactor final : public grpc::ServerWriteReactor<Event> {
   Event msg_;
 };
 
-// Ends a Watch with INVALID_ARGUMENT before any event.
+// Ends a Watch with `status` (INVALID_ARGUMENT by default) before any event.
 class RejectReactor final : public grpc::ServerWriteReactor<Event> {
  public:
-  explicit RejectReactor(const std::string& why) { Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, why)); }
+  explicit RejectReactor(const std::string& why) : RejectReactor(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, why)) {}
+  explicit RejectReactor(const grpc::Status& status) { Finish(status); }
   void OnDone() override { delete this; }
 };
 
 }  // namespace
 
-grpc::ServerWriteReactor<Event>* EventsService::Watch(grpc::CallbackServerContext*, const ccw::v1::WatchRequest* req) {
+grpc::ServerWriteReactor<Event>* EventsService::Watch(grpc::CallbackServerContext* ctx, const ccw::v1::WatchRequest* req) {
+  if (absl::StatusOr<std::string> who = Gate(access_, *ctx, Action::kWatchEvents, agent_); !who.ok()) {
+    return new RejectReactor(ToGrpcStatus(who.status()));
+  }
   std::set<AgentEvent::Kind> kinds;
   for (int k : req->kinds()) {
     if (k <= 0 || k > static_cast<int>(AgentEvent::Kind::kOverflow)) {
@@ -613,8 +663,10 @@ void ToProto(const SubchannelStatsSnapshot& s, ccw::v1::SubchannelStats* out) {
   out->set_chpids(s.chpids);
 }
 
-grpc::Status StatsService::GetStats(grpc::ServerContext*, const ccw::v1::GetStatsRequest* req,
+grpc::Status StatsService::GetStats(grpc::ServerContext* ctx, const ccw::v1::GetStatsRequest* req,
                                     ccw::v1::GetStatsResponse* resp) {
+  absl::StatusOr<std::string> who = Gate(access_, *ctx, Action::kGetStats, agent_);
+  if (!who.ok()) return ToGrpcStatus(who.status());
   *resp->mutable_time() = ToTimestamp(absl::Now());
   std::vector<SubchannelStatsSnapshot> all = agent_.AllStats();
   if (!req->schid().empty()) {

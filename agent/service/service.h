@@ -2,6 +2,13 @@
 // (synchronous), Events (callback API: one write in flight, a bounded queue
 // per watcher, overflow reported as an OVERFLOW event). absl::Status becomes
 // grpc::Status here and only here (ToGrpcStatus).
+//
+// Access control: each service takes an optional access::Access; with one,
+// every call asks it first (PERMISSION_DENIED saying who the caller is, its
+// role and what the call needs; agent/access/policy.h), and Attach records
+// the caller's Identity::Owner() ("uid:1001", "cert:ci-runner") as the
+// device's owner. Without one (in-process tests, embedding) every call is
+// allowed and the owner is the gRPC peer.
 #ifndef CCWPASS_AGENT_SERVICE_SERVICE_H_
 #define CCWPASS_AGENT_SERVICE_SERVICE_H_
 
@@ -9,6 +16,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "agent/access/access.h"
 #include "agent/core/agent.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/ccw/v1/ccw.grpc.pb.h"
@@ -35,7 +43,7 @@ absl::StatusOr<ProgramRequest> ProgramFromProto(const ccw::v1::StartProgramReque
 
 class SubchannelsService final : public ccw::v1::Subchannels::Service {
  public:
-  explicit SubchannelsService(Agent& agent) : agent_(agent) {}
+  explicit SubchannelsService(Agent& agent, const access::Access* access = nullptr) : agent_(agent), access_(access) {}
   grpc::Status ListSubchannels(grpc::ServerContext*, const ccw::v1::ListSubchannelsRequest*,
                                ccw::v1::ListSubchannelsResponse*) override;
   grpc::Status GetSubchannel(grpc::ServerContext*, const ccw::v1::GetSubchannelRequest*,
@@ -46,11 +54,12 @@ class SubchannelsService final : public ccw::v1::Subchannels::Service {
 
  private:
   Agent& agent_;
+  const access::Access* access_;
 };
 
 class IoService final : public ccw::v1::Io::Service {
  public:
-  explicit IoService(Agent& agent) : agent_(agent) {}
+  explicit IoService(Agent& agent, const access::Access* access = nullptr) : agent_(agent), access_(access) {}
   grpc::Status StartProgram(grpc::ServerContext*, const ccw::v1::StartProgramRequest*,
                             ccw::v1::StartProgramResponse*) override;
   grpc::Status Halt(grpc::ServerContext*, const ccw::v1::HaltRequest*, ccw::v1::HaltResponse*) override;
@@ -60,17 +69,19 @@ class IoService final : public ccw::v1::Io::Service {
 
  private:
   Agent& agent_;
+  const access::Access* access_;
 };
 
 // Stats: the agent's I/O statistics (agent/core/io_stats.h), the same
 // numbers the Prometheus endpoint serves.
 class StatsService final : public ccw::v1::Stats::Service {
  public:
-  explicit StatsService(Agent& agent) : agent_(agent) {}
+  explicit StatsService(Agent& agent, const access::Access* access = nullptr) : agent_(agent), access_(access) {}
   grpc::Status GetStats(grpc::ServerContext*, const ccw::v1::GetStatsRequest*, ccw::v1::GetStatsResponse*) override;
 
  private:
   Agent& agent_;
+  const access::Access* access_;
 };
 
 // Conversions of the statistics (also used by tests).
@@ -80,13 +91,15 @@ void ToProto(const SubchannelStatsSnapshot& s, ccw::v1::SubchannelStats* out);
 class EventsService final : public ccw::v1::Events::CallbackService {
  public:
   // `queue` events per watcher before it starts losing them.
-  explicit EventsService(Agent& agent, size_t queue = 1024) : agent_(agent), queue_(queue) {}
+  explicit EventsService(Agent& agent, size_t queue = 1024, const access::Access* access = nullptr)
+      : agent_(agent), queue_(queue), access_(access) {}
   grpc::ServerWriteReactor<ccw::v1::Event>* Watch(grpc::CallbackServerContext* ctx,
                                                   const ccw::v1::WatchRequest* req) override;
 
  private:
   Agent& agent_;
   size_t queue_;
+  const access::Access* access_;
 };
 
 }  // namespace ccwpass::agent
