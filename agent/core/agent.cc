@@ -586,6 +586,11 @@ absl::StatusOr<ProgramResult> Agent::Run(std::string_view schid, ProgramRequest&
   return r;
 }
 
+void Agent::CountPoliced(std::string_view schid) {
+  absl::StatusOr<std::shared_ptr<Dev>> d = AgentModeDev(schid);
+  if (d.ok()) (*d)->stats->CountFailure(FailReason::kPoliced);
+}
+
 absl::StatusOr<ProgramResult> Agent::RunLocked(Dev& d, ProgramRequest& req, absl::Time deadline,
                                                const std::function<bool()>& cancelled, bool fetch_sense)
     ABSL_NO_THREAD_SAFETY_ANALYSIS {
@@ -616,6 +621,15 @@ absl::StatusOr<ProgramResult> Agent::RunLocked(Dev& d, ProgramRequest& req, absl
     absl::MutexLock l(&d.mu);
     d.fsm.Dispatch(FsmEvent::kStartFailed);
     return absl::Status(prog.status().code(), absl::StrCat(d.schid, ": ", prog.status().message()));
+  }
+  if (req.police) {
+    if (absl::Status st = req.police(*prog); !st.ok()) {
+      prog->Release();
+      stats.CountFailure(FailReason::kPoliced);
+      absl::MutexLock l(&d.mu);
+      d.fsm.Dispatch(FsmEvent::kStartFailed);
+      return absl::Status(st.code(), absl::StrCat(d.schid, ": ", st.message()));
+    }
   }
   ProgramResult result;
   result.warnings = prog->warnings();

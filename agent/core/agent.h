@@ -69,6 +69,11 @@ struct SubchannelView {
 struct ProgramRequest {
   translate::Orb orb;
   std::unique_ptr<translate::GuestMemory> memory;
+  // The agent's policy (agent/access/program_policy.h), asked after the
+  // kernel's rules on the translated program and before the start; a refusal
+  // is returned as it is (prefixed with the schid) and counts as failed
+  // "policed". Null: no policy.
+  std::function<absl::Status(const translate::Program&)> police;
 };
 
 struct ProgramResult {
@@ -129,6 +134,9 @@ class Agent {
   absl::StatusOr<translate::Irb> Clear(std::string_view schid, absl::Time deadline);
   // STORE SUBCHANNEL. kUnimplemented without the SCHIB region.
   absl::StatusOr<translate::Schib> Store(std::string_view schid);
+  // Counts a program refused before Run() (the policy's in-flight and rate
+  // limits) as failed "policed" on an agent-mode `schid`; nothing otherwise.
+  void CountPoliced(std::string_view schid);
 
   // ---- Statistics (io_stats.h has the accounting). Reading them touches no
   // sysfs: the identity fields are the ones recorded at attach.

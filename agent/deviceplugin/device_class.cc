@@ -36,7 +36,8 @@ std::string QualifiedNameProblem(std::string_view n) {
   return "";
 }
 
-// "3990" or "3990/e9".
+}  // namespace
+
 std::optional<TypeSelector> ParseTypeSelector(std::string_view text) {
   std::vector<absl::string_view> parts = absl::StrSplit(AbslView(text), '/');
   if (parts.size() > 2 || parts[0].empty() || parts[0].size() > 4) return std::nullopt;
@@ -50,6 +51,8 @@ std::optional<TypeSelector> ParseTypeSelector(std::string_view text) {
   }
   return s;
 }
+
+namespace {
 
 // "0.0.0100-0.0.01ff" or "0.0.0100".
 absl::StatusOr<DevnoRange> ParseDevnoRange(std::string_view text) {

@@ -35,6 +35,9 @@ struct TypeSelector {
   bool Matches(const std::pair<uint16_t, uint8_t>& type_model) const;
 };
 
+// Parses "3990" or "3990/e9" (hex type, optional hex model); nullopt when malformed.
+std::optional<TypeSelector> ParseTypeSelector(std::string_view text);
+
 // Device numbers first..last (inclusive) in subchannel set `ssid`.
 struct DevnoRange {
   uint8_t ssid = 0;

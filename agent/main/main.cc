@@ -16,6 +16,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/synchronization/mutex.h"
 #include "agent/access/access.h"
+#include "agent/access/program_policy.h"
 #include "agent/access/unix_listener.h"
 #include "agent/core/agent.h"
 #include "agent/deviceplugin/device_class.h"
@@ -99,6 +100,7 @@ int main(int argc, char** argv) {
 
   // The access configuration is checked before anything starts.
   std::optional<ccwpass::agent::access::AccessConfig> access_rules;
+  std::vector<ccwpass::agent::access::ProgramClass> program_classes;  // none: the default class everywhere
   if (!access_config.empty()) {
     std::ifstream in(access_config);
     std::stringstream text;
@@ -107,6 +109,9 @@ int main(int argc, char** argv) {
     auto c = ccwpass::agent::access::ParseAccessConfig(text.str(), access_config);
     if (!c.ok()) return Fail(std::string(c.status().message()));
     access_rules = std::move(*c);
+    auto p = ccwpass::agent::access::ParseProgramClasses(text.str(), access_config);
+    if (!p.ok()) return Fail(std::string(p.status().message()));
+    program_classes = std::move(*p);
   }
 
   // Device classes are checked before anything starts.
@@ -176,7 +181,8 @@ int main(int argc, char** argv) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   ccwpass::agent::SubchannelsService subchannels(agent, &access);
-  ccwpass::agent::IoService io(agent, &access);
+  ccwpass::agent::access::ProgramPolicy program_policy(std::move(program_classes));
+  ccwpass::agent::IoService io(agent, &access, &program_policy);
   ccwpass::agent::EventsService evs(agent, 1024, &access);
   ccwpass::agent::StatsService stats(agent, &access);
   grpc::ServerBuilder b;

@@ -446,6 +446,20 @@ grpc::Status IoService::StartProgram(grpc::ServerContext* ctx, const ccw::v1::St
   absl::StatusOr<ProgramRequest> p = ProgramFromProto(*req, &list_addrs);
   if (!p.ok()) return ToGrpcStatus(p.status());
   const translate::Orb orb = p->orb;
+  std::optional<access::ProgramPolicy::Admission> admission;
+  if (policy_ != nullptr) {
+    absl::StatusOr<SubchannelView> v = agent_.Get(req->schid());
+    if (!v.ok()) return ToGrpcStatus(v.status());
+    const access::ProgramClass& cls = policy_->ClassFor(v->cu_type ? v->cu_type : v->info.cu_type,
+                                                        v->dev_type ? v->dev_type : v->info.dev_type);
+    absl::StatusOr<access::ProgramPolicy::Admission> a = policy_->Admit(cls, *who, v->info.schid);
+    if (!a.ok()) {
+      agent_.CountPoliced(v->info.schid);
+      return ToGrpcStatus(a.status());
+    }
+    admission.emplace(std::move(*a));
+    p->police = [&cls](const translate::Program& prog) { return access::CheckProgram(cls, prog); };
+  }
   absl::StatusOr<ProgramResult> r = agent_.Run(req->schid(), *p, DeadlineOf(ctx), [ctx] { return ctx->IsCancelled(); });
   if (!r.ok()) return ToGrpcStatus(r.status());
   ToProto(r->irb, resp->mutable_irb());

@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "agent/access/access.h"
+#include "agent/access/program_policy.h"
 #include "agent/core/agent.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/ccw/v1/ccw.grpc.pb.h"
@@ -59,7 +60,12 @@ class SubchannelsService final : public ccw::v1::Subchannels::Service {
 
 class IoService final : public ccw::v1::Io::Service {
  public:
-  explicit IoService(Agent& agent, const access::Access* access = nullptr) : agent_(agent), access_(access) {}
+  // `policy` (may be null: none) polices every program (program_policy.h):
+  // the class of the device by its CU/device type, admission per client (the
+  // caller's owner string) before the run, the command and size rules on the
+  // translated program.
+  explicit IoService(Agent& agent, const access::Access* access = nullptr, access::ProgramPolicy* policy = nullptr)
+      : agent_(agent), access_(access), policy_(policy) {}
   grpc::Status StartProgram(grpc::ServerContext*, const ccw::v1::StartProgramRequest*,
                             ccw::v1::StartProgramResponse*) override;
   grpc::Status Halt(grpc::ServerContext*, const ccw::v1::HaltRequest*, ccw::v1::HaltResponse*) override;
@@ -70,6 +76,7 @@ class IoService final : public ccw::v1::Io::Service {
  private:
   Agent& agent_;
   const access::Access* access_;
+  access::ProgramPolicy* policy_;
 };
 
 // Stats: the agent's I/O statistics (agent/core/io_stats.h), the same
