@@ -57,7 +57,7 @@ class InProcessAgentTest : public ::testing::Test {
     agent_ = std::make_unique<Agent>(*kernel_, *kernel_, *store_, o);
     ASSERT_TRUE(agent_->Start(monitor_.get()).ok());
     subchannels_ = std::make_unique<SubchannelsService>(*agent_);
-    io_ = std::make_unique<IoService>(*agent_);
+    io_ = std::make_unique<IoService>(*agent_, nullptr, program_policy_.get());
     events_ = std::make_unique<EventsService>(*agent_, event_queue_);
     stats_ = std::make_unique<StatsService>(*agent_);
     grpc::ServerBuilder b;
@@ -104,6 +104,9 @@ class InProcessAgentTest : public ::testing::Test {
   }
 
   const size_t event_queue_;
+  // The channel-program policy of the Io service; a subclass may set it in
+  // its constructor (null: none).
+  std::unique_ptr<access::ProgramPolicy> program_policy_;
   std::unique_ptr<sim::SimKernel> kernel_;
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<DeviceEventSource> monitor_;
