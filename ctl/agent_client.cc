@@ -111,6 +111,10 @@ RpcFailure DescribeRpcFailure(const grpc::Status& status, const RpcCall& call, b
       return {kExitRejected, fmt::format("{}\nthe agent or the host kernel does not offer this", what)};
     case grpc::StatusCode::CANCELLED:
       return {kExitRejected, fmt::format("cancelled: {}", what)};
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return {kExitRejected, fmt::format("{}\nthe agent's --access-config gives roles (docs/security.md)", msg)};
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return {kExitRetry, fmt::format("{}\na limit of the channel-program policy; try again later", what)};
     default:
       return {kExitRejected, what};
   }

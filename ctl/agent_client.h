@@ -67,6 +67,8 @@ struct RpcFailure {
 //   NOT_FOUND                     -> kExitNotFound, "no subchannel S (ccwctl list shows them)"
 //   FAILED_PRECONDITION           -> kExitRejected; for I/O commands with "attach it first: ccwctl attach S"
 //   DEADLINE_EXCEEDED             -> kExitRetry, with "--timeout" named
+//   PERMISSION_DENIED             -> kExitRejected, the agent's message (who, which role is needed)
+//   RESOURCE_EXHAUSTED            -> kExitRetry, the agent's message (a policy limit)
 //   INVALID_ARGUMENT, others      -> kExitRejected, the agent's message
 // `answered` tells whether the agent answered at all: false when the channel
 // never got a connection (see AgentAnswered).

@@ -79,6 +79,16 @@ TEST(RpcFailureTest, MessagesAndExitCodes) {
                          RpcCall{"a", "0.0.0100", false}, true);
   EXPECT_EQ(f.exit_code, kExitRejected);
   EXPECT_EQ(f.message, "0.0.0100: QDIO");
+  f = DescribeRpcFailure(
+      grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "certificate viewer has role read-only; Attach needs admin"),
+      io, true);
+  EXPECT_EQ(f.exit_code, kExitRejected);
+  EXPECT_EQ(f.message,
+            "certificate viewer has role read-only; Attach needs admin\n"
+            "the agent's --access-config gives roles (docs/security.md)");
+  f = DescribeRpcFailure(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "0.0.0100: rate limit"), io, true);
+  EXPECT_EQ(f.exit_code, kExitRetry);
+  EXPECT_EQ(f.message, "0.0.0100: rate limit\na limit of the channel-program policy; try again later");
   f = DescribeRpcFailure(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "0.0.0100: no async region"), io, true);
   EXPECT_EQ(f.exit_code, kExitRejected);
   EXPECT_EQ(f.message, "0.0.0100: no async region\nthe agent or the host kernel does not offer this");

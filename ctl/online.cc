@@ -1,5 +1,9 @@
 #include "ctl/online.h"
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #include "agent/busid.h"
@@ -10,6 +14,22 @@ namespace ccwpass::ctl {
 namespace {
 
 std::string_view Sv(absl::string_view s) { return {s.data(), s.size()}; }
+
+// The contents of a PEM file; nullopt (with `*why`) when unreadable or not PEM.
+std::optional<std::string> ReadPem(const std::string& flag, const std::string& path, std::string* why) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *why = fmt::format("{} {}: {}", flag, path, std::strerror(errno));
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (text.str().find("-----BEGIN ") == std::string::npos) {
+    *why = fmt::format("{} {}: no PEM block (-----BEGIN ...)", flag, path);
+    return std::nullopt;
+  }
+  return text.str();
+}
 
 }  // namespace
 
@@ -34,6 +54,14 @@ void Online::AddGlobalFlags(CLI::App& app) {
                      kDefaultTimeout))
       ->type_name("DURATION")
       ->check(DurationValidator());
+  app.add_option("--tls-cert", tls_cert_, "Client certificate (PEM) for a TCP agent with mutual TLS (or $CCWPASS_TLS_CERT)")
+      ->type_name("FILE");
+  app.add_option("--tls-key", tls_key_, "Its private key (PEM) (or $CCWPASS_TLS_KEY)")->type_name("FILE");
+  app.add_option("--tls-ca", tls_ca_, "CA (PEM) that signed the agent's certificate (or $CCWPASS_TLS_CA)")
+      ->type_name("FILE");
+  app.add_option("--tls-server-name", tls_server_name_,
+                 "Name to verify in the agent's certificate when it differs from the address's host")
+      ->type_name("NAME");
 }
 
 std::string Online::AgentAddress() const { return ChooseAgentAddress(agent_flag_, env_.getenv); }
@@ -45,7 +73,33 @@ std::shared_ptr<grpc::Channel> Online::Channel() {
     Fail(kExitBadInput, std::string(Sv(target.status().message())));
     return nullptr;
   }
-  channel_ = env_.channel_factory(*target);
+  auto pick = [this](const std::string& flag, const char* var) {
+    return !flag.empty() ? flag : env_.getenv(var).value_or("");
+  };
+  const std::string cert = pick(tls_cert_, "CCWPASS_TLS_CERT"), key = pick(tls_key_, "CCWPASS_TLS_KEY"),
+                    ca = pick(tls_ca_, "CCWPASS_TLS_CA");
+  if (target->rfind("unix:", 0) == 0 || (cert.empty() && key.empty() && ca.empty())) {
+    channel_ = env_.channel_factory(*target);
+    return channel_;
+  }
+  if (cert.empty() || key.empty() || ca.empty()) {
+    Fail(kExitBadInput, "mutual TLS needs --tls-cert, --tls-key and --tls-ca (or $CCWPASS_TLS_CERT, _KEY, _CA)");
+    return nullptr;
+  }
+  grpc::SslCredentialsOptions o;
+  std::string why;
+  std::optional<std::string> c = ReadPem("--tls-cert", cert, &why), k = c ? ReadPem("--tls-key", key, &why) : std::nullopt,
+                             a = k ? ReadPem("--tls-ca", ca, &why) : std::nullopt;
+  if (!a) {
+    Fail(kExitBadInput, why);
+    return nullptr;
+  }
+  o.pem_cert_chain = *c;
+  o.pem_private_key = *k;
+  o.pem_root_certs = *a;
+  grpc::ChannelArguments args;
+  if (!tls_server_name_.empty()) args.SetSslTargetNameOverride(tls_server_name_);
+  channel_ = grpc::CreateCustomChannel(*target, grpc::SslCredentials(o), args);
   return channel_;
 }
 

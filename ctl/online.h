@@ -35,7 +35,8 @@ class Online {
  public:
   Online(std::ostream& out, std::ostream& err, int* exit_code, CcwctlEnv env);
 
-  // Adds --agent and --timeout to the root command.
+  // Adds --agent, --timeout and the TLS flags (--tls-cert, --tls-key,
+  // --tls-ca, --tls-server-name) to the root command.
   void AddGlobalFlags(CLI::App& app);
 
   std::ostream& out() { return out_; }
@@ -44,8 +45,10 @@ class Online {
   // The agent address in use (flag, $CCWPASS_AGENT, or the default).
   std::string AgentAddress() const;
 
-  // The channel, made on first use. nullptr after reporting a malformed
-  // address (exit code 2).
+  // The channel, made on first use: for a TCP address with a client
+  // certificate (flags or $CCWPASS_TLS_CERT/_KEY/_CA) a mutual-TLS channel,
+  // otherwise the factory's. nullptr after reporting a malformed address or
+  // an unreadable or incomplete set of TLS files (exit code 2).
   std::shared_ptr<grpc::Channel> Channel();
 
   // A context whose deadline is now + --timeout.
@@ -88,6 +91,8 @@ class Online {
   int* exit_code_;
   CcwctlEnv env_;
   std::string agent_flag_;
+  // Mutual TLS for TCP agents: flags, else $CCWPASS_TLS_CERT / _KEY / _CA.
+  std::string tls_cert_, tls_key_, tls_ca_, tls_server_name_;
   absl::Duration timeout_ = absl::Seconds(30);
   std::string timeout_text_ = kDefaultTimeout;
   std::shared_ptr<grpc::Channel> channel_;

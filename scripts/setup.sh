@@ -20,6 +20,8 @@ PACKAGES=(
   hercules
   # metrics: a real Prometheus (and promtool), its consoles rendered in headless Chromium
   prometheus chromium fonts-dejavu-core curl jq
+  # access control: test certificates
+  openssl
 )
 
 missing=()

@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "agent/access/access.h"
 #include "agent/access/program_policy.h"
+#include "agent/access/tls.h"
 #include "agent/access/unix_listener.h"
 #include "agent/core/agent.h"
 #include "agent/deviceplugin/device_class.h"
@@ -74,7 +75,11 @@ int main(int argc, char** argv) {
                  "YAML file of roles (access) and channel-program policy (programs); docs/security.md. Without "
                  "one: uid 0 and the socket's group are admin, nobody else has a role")
       ->check(CLI::ExistingFile);
-  app.add_option("--listen-tcp", tcp, "also listen on TCP host:port (loopback only without TLS)");
+  app.add_option("--listen-tcp", tcp, "also listen on TCP host:port (beyond loopback only with mutual TLS)");
+  ccwpass::agent::access::TlsFiles tls;
+  app.add_option("--tls-cert", tls.cert, "PEM server certificate for --listen-tcp (mutual TLS)");
+  app.add_option("--tls-key", tls.key, "PEM private key of --tls-cert");
+  app.add_option("--tls-client-ca", tls.client_ca, "PEM CA that client certificates must chain to");
   app.add_option("--arena-bytes", arena_bytes, "DMA arena per attached device, bytes")->capture_default_str();
   app.add_option("--metrics-address", metrics_address,
                  "serve Prometheus metrics on HOST:PORT at /metrics (port 0: any free port; empty: off)")
@@ -94,8 +99,15 @@ int main(int argc, char** argv) {
 
   spdlog::set_level(spdlog::level::from_str(log_level));
   if (socket_path.empty()) socket_path = run_dir + "/agent.sock";
-  if (!tcp.empty() && tcp.rfind("127.", 0) != 0 && tcp.rfind("localhost:", 0) != 0 && tcp.rfind("[::1]:", 0) != 0) {
-    return Fail("--listen-tcp " + tcp + ": refusing to listen beyond loopback without TLS");
+  std::shared_ptr<grpc::ServerCredentials> tcp_credentials = grpc::InsecureServerCredentials();
+  if (tls.any()) {
+    if (tcp.empty()) return Fail("--tls-cert, --tls-key and --tls-client-ca are for --listen-tcp, which is not given");
+    auto c = ccwpass::agent::access::MutualTlsServerCredentials(tls);
+    if (!c.ok()) return Fail(std::string(c.status().message()));
+    tcp_credentials = *c;
+  } else if (!tcp.empty() && !ccwpass::agent::access::IsLoopbackAddress(tcp)) {
+    return Fail("--listen-tcp " + tcp +
+                ": refusing to listen beyond loopback without TLS (give --tls-cert, --tls-key and --tls-client-ca)");
   }
 
   // The access configuration is checked before anything starts.
@@ -186,7 +198,7 @@ int main(int argc, char** argv) {
   ccwpass::agent::EventsService evs(agent, 1024, &access);
   ccwpass::agent::StatsService stats(agent, &access);
   grpc::ServerBuilder b;
-  if (!tcp.empty()) b.AddListeningPort(tcp, grpc::InsecureServerCredentials());
+  if (!tcp.empty()) b.AddListeningPort(tcp, tcp_credentials);
   b.RegisterService(&subchannels);
   b.RegisterService(&io);
   b.RegisterService(&evs);
@@ -194,7 +206,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<grpc::Server> server = b.BuildAndStart();
   if (!server) return Fail("cannot start the gRPC server" + (tcp.empty() ? std::string() : " on " + tcp));
   (*listener)->Start(server.get(), &peers);
-  spdlog::info("ccw-agent listening on unix:{}{}", socket_path, tcp.empty() ? "" : " and " + tcp);
+  spdlog::info("ccw-agent listening on unix:{}{}", socket_path,
+               tcp.empty() ? "" : " and " + tcp + (tls.any() ? " (mutual TLS)" : " (no TLS, loopback)"));
 
   // The device plugin: a bad class file or domain is an error at start; a
   // kubelet that is not there (yet) or refuses is logged and retried.

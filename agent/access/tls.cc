@@ -1,0 +1,60 @@
+#include "agent/access/tls.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace ccwpass::agent::access {
+
+namespace {
+
+absl::StatusOr<std::string> ReadPem(const std::string& flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const int err = errno;
+    const std::string what = absl::StrCat(flag, " ", path, ": ", std::strerror(err));
+    if (err == EACCES) return absl::PermissionDeniedError(what);
+    return absl::NotFoundError(what);
+  }
+  std::ostringstream s;
+  s << in.rdbuf();
+  std::string text = s.str();
+  if (text.find("-----BEGIN ") == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, " ", path, ": no PEM block (-----BEGIN ...)"));
+  }
+  return text;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MutualTlsServerCredentials(const TlsFiles& files) {
+  std::vector<std::string> missing;
+  if (files.cert.empty()) missing.push_back("--tls-cert");
+  if (files.key.empty()) missing.push_back("--tls-key");
+  if (files.client_ca.empty()) missing.push_back("--tls-client-ca");
+  if (!missing.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("mutual TLS needs --tls-cert, --tls-key and --tls-client-ca; missing ", absl::StrJoin(missing, ", ")));
+  }
+  absl::StatusOr<std::string> cert = ReadPem("--tls-cert", files.cert);
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadPem("--tls-key", files.key);
+  if (!key.ok()) return key.status();
+  absl::StatusOr<std::string> ca = ReadPem("--tls-client-ca", files.client_ca);
+  if (!ca.ok()) return ca.status();
+  grpc::SslServerCredentialsOptions o(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  o.pem_root_certs = *ca;
+  o.pem_key_cert_pairs.push_back({*key, *cert});
+  return grpc::SslServerCredentials(o);
+}
+
+bool IsLoopbackAddress(const std::string& address) {
+  return address.rfind("127.", 0) == 0 || address.rfind("localhost:", 0) == 0 || address.rfind("[::1]:", 0) == 0;
+}
+
+}  // namespace ccwpass::agent::access

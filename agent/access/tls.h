@@ -1,0 +1,37 @@
+// Mutual TLS for the agent's TCP listener: the server certificate and key,
+// and the CA that client certificates must chain to. A client without a
+// certificate, or with one the CA did not sign, fails the handshake; a
+// verified client's subject CN and SANs are its identity (access.h).
+// Source: grpcpp/security/server_credentials.h (SslServerCredentials,
+// GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY).
+#ifndef CCWPASS_AGENT_ACCESS_TLS_H_
+#define CCWPASS_AGENT_ACCESS_TLS_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/security/server_credentials.h"
+
+namespace ccwpass::agent::access {
+
+struct TlsFiles {
+  std::string cert;       // PEM: the server certificate (chain)
+  std::string key;        // PEM: its private key
+  std::string client_ca;  // PEM: the CA(s) that sign client certificates
+  bool any() const { return !cert.empty() || !key.empty() || !client_ca.empty(); }
+};
+
+// Server credentials that require and verify a client certificate. Errors:
+// kInvalidArgument when only some of the three files are given (naming the
+// missing flags) or a file is not PEM ("--tls-key /etc/x.key: no PEM block");
+// kNotFound / kPermissionDenied when a file cannot be read (naming it).
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MutualTlsServerCredentials(const TlsFiles& files);
+
+// True when `address` ("127.0.0.1:5000", "localhost:5000", "[::1]:5000")
+// binds only to the loopback interface.
+bool IsLoopbackAddress(const std::string& address);
+
+}  // namespace ccwpass::agent::access
+
+#endif  // CCWPASS_AGENT_ACCESS_TLS_H_
