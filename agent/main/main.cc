@@ -14,6 +14,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/access/access.h"
 #include "agent/access/program_policy.h"
@@ -22,6 +23,7 @@
 #include "agent/core/agent.h"
 #include "agent/deviceplugin/device_class.h"
 #include "agent/deviceplugin/plugin.h"
+#include "agent/main/listen.h"
 #include "agent/metrics/metrics.h"
 #include "agent/service/service.h"
 #include "agent/state/state_store.h"
@@ -62,6 +64,7 @@ int main(int argc, char** argv) {
   std::string sim_host, sysfs_root = "/sys", dev_root = "/dev", run_dir = "/run/ccwpass", socket_path,
               state_dir = "/var/lib/ccwpass", tcp, log_level = "info", metrics_address = "127.0.0.1:9810";
   uint64_t arena_bytes = 1 << 20;
+  bool insecure_tcp_any_address = false;
   app.add_option("--sim", sim_host, "serve a simulated host described by this YAML file (docs/host-description.md)")
       ->check(CLI::ExistingFile);
   app.add_option("--sysfs-root", sysfs_root, "sysfs root (real kernel)")->capture_default_str();
@@ -76,6 +79,9 @@ int main(int argc, char** argv) {
                  "one: uid 0 and the socket's group are admin, nobody else has a role")
       ->check(CLI::ExistingFile);
   app.add_option("--listen-tcp", tcp, "also listen on TCP host:port (beyond loopback only with mutual TLS)");
+  app.add_flag("--insecure-tcp-any-address", insecure_tcp_any_address,
+               "FOR TEST GUESTS ONLY: let --listen-tcp take any address without TLS (anyone who reaches the "
+               "port is an insecure TCP client); the QEMU end-to-end test's guest uses it");
   ccwpass::agent::access::TlsFiles tls;
   app.add_option("--tls-cert", tls.cert, "PEM server certificate for --listen-tcp (mutual TLS)");
   app.add_option("--tls-key", tls.key, "PEM private key of --tls-cert");
@@ -105,9 +111,15 @@ int main(int argc, char** argv) {
     auto c = ccwpass::agent::access::MutualTlsServerCredentials(tls);
     if (!c.ok()) return Fail(std::string(c.status().message()));
     tcp_credentials = *c;
-  } else if (!tcp.empty() && !ccwpass::agent::access::IsLoopbackAddress(tcp)) {
-    return Fail("--listen-tcp " + tcp +
-                ": refusing to listen beyond loopback without TLS (give --tls-cert, --tls-key and --tls-client-ca)");
+  } else if (!tcp.empty()) {
+    if (absl::Status st = ccwpass::agent::CheckListenTcp(tcp, insecure_tcp_any_address); !st.ok()) {
+      return Fail(std::string(st.message()));
+    }
+    if (!ccwpass::agent::access::IsLoopbackAddress(tcp)) {
+      spdlog::warn("INSECURE: --insecure-tcp-any-address: listening on {} without TLS; anyone who reaches it is an "
+                   "insecure TCP client (for test guests only)",
+                   tcp);
+    }
   }
 
   // The access configuration is checked before anything starts.
