@@ -1,0 +1,46 @@
+#!/bin/busybox sh
+# /init of the s390x test guest (tests/qemu/e2e.sh builds the initramfs).
+# Loads the VFIO modules, brings up the network QEMU forwards the host's port
+# to, starts ccw-agent, then runs commands from the console: each input line is
+# "ID COMMAND..."; the output is framed by "@@BEGIN ID" and "@@END ID RC".
+# Besides busybox, the commands are the functions below (agent_start,
+# agent_stop, agent_restart) and the test tools in /bin.
+/bin/busybox --install -s /bin
+export PATH=/bin LD_LIBRARY_PATH=/lib
+mkdir -p /proc /sys /dev /tmp /run/ccwpass /var/lib/ccwpass
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+exec </dev/console >/dev/console 2>&1
+stty -echo
+dmesg -n 1   # kernel messages stay in dmesg, out of the command output
+
+for m in vfio vfio_iommu_type1 mdev vfio_ccw; do
+  insmod /lib/modules/$m.ko || echo "@@FAIL insmod $m"
+done
+ifconfig lo 127.0.0.1 up
+ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up || echo "@@FAIL eth0"
+
+AGENT_PORT=7443
+agent_start() {
+  /bin/ccw-agent --sysfs-root /sys --dev-root /dev --run-dir /run/ccwpass --state-dir /var/lib/ccwpass \
+    --listen-tcp 0.0.0.0:$AGENT_PORT --insecure-tcp-any-address "$@" >>/tmp/agent.log 2>&1 &
+  echo $! >/run/agent.pid
+  i=0
+  while [ ! -S /run/ccwpass/agent.sock ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+  [ -S /run/ccwpass/agent.sock ] || { echo "ccw-agent did not start:"; cat /tmp/agent.log; return 1; }
+}
+agent_stop() {
+  pid=$(cat /run/agent.pid) && kill "$pid" && while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+}
+agent_restart() { agent_stop && agent_start; }
+
+agent_start || echo "@@FAIL agent"
+echo "@@READY $(cut -d' ' -f1 /proc/uptime)"
+while read -r id cmd; do
+  echo "@@BEGIN $id"
+  eval "$cmd" </dev/null
+  echo "@@END $id $?"
+done
+poweroff -f
