@@ -22,6 +22,10 @@ PACKAGES=(
   prometheus chromium fonts-dejavu-core curl jq
   # access control: test certificates
   openssl
+  # the end-to-end test on the real vfio_ccw driver in an s390x guest (docs/qemu-e2e.md):
+  # QEMU, the s390x cross compiler, what a kernel build needs, the kernel source
+  qemu-system-misc crossbuild-essential-s390x bc bison flex libelf-dev libssl-dev cpio
+  linux-source-6.1 python3-minimal
 )
 
 missing=()
@@ -30,15 +34,29 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# The s390x guest's libraries and busybox are apt-get download-ed (never
+# installed) from Debian's s390x packages (third_party/s390x/sysroot.sh): the
+# architecture must be known to apt and its package lists fetched.
+need_s390x=""
+if ! dpkg --print-foreign-architectures | grep -qx s390x ||
+  ! apt-cache show busybox-static:s390x >/dev/null 2>&1; then
+  need_s390x=yes
+fi
+[ ${#missing[@]} -eq 0 ] && [ -z "$need_s390x" ] && exit 0
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]} ${need_s390x:+(and the s390x architecture)}" >&2; exit 1; }
   SUDO=sudo
 fi
-echo "setup: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+if [ -n "$need_s390x" ]; then
+  echo "setup: adding the s390x architecture for the QEMU end-to-end test's guest packages" >&2
+  $SUDO dpkg --add-architecture s390x
+fi
 $SUDO apt-get update -qq >/dev/null
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 echo "setup: done" >&2

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test of ccwpass: the Bazel test suite (warnings are errors) and a
-# short bounded run of each libFuzzer target. Installs what it needs first.
-# Usage: scripts/test.sh            (from anywhere)
+# Runs every test of ccwpass: the Bazel test suite (warnings are errors), a
+# short bounded run of each libFuzzer target, and the end-to-end test on the
+# real vfio_ccw driver in an s390x guest under QEMU (tests/qemu/e2e.sh; the
+# first run on a machine builds the guest kernel, ~15-20 min on a busy 2-core
+# machine). Installs what it needs first.
+# Usage: scripts/test.sh            (from anywhere; CCWPASS_SKIP_QEMU=1 skips the QEMU test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -23,6 +26,19 @@ done < <(find -L bazel-testlogs/ -name test.xml 2>/dev/null)
 
 if [ -x tools/fuzz.sh ]; then
   tools/fuzz.sh "${CCWPASS_FUZZ_SECONDS:-20}" || status=$?
+fi
+
+if [ "${CCWPASS_SKIP_QEMU:-}" != 1 ]; then
+  qemu_log=$(mktemp)
+  CCWPASS_BAZEL_FLAGS=--config=ci timeout --kill-after=30 3600 tests/qemu/e2e.sh 2>&1 | tee "$qemu_log" || status=1
+  line=$(grep -E '^qemu-e2e: [0-9]+ passed, [0-9]+ failed$' "$qemu_log" | tail -n 1 || true)
+  if [ -n "$line" ]; then
+    passed=$((passed + $(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line")))
+    failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
+  else
+    failed=$((failed + 1))  # it did not get as far as its checks
+  fi
+  rm -f "$qemu_log"
 fi
 
 echo "tests: ${passed} passed, ${failed} failed"
