@@ -31,8 +31,11 @@ agent_start() {
   while [ ! -S /run/ccwpass/agent.sock ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
   [ -S /run/ccwpass/agent.sock ] || { echo "ccw-agent did not start:"; cat /tmp/agent.log; return 1; }
 }
+# Until the agent has exited: gone, or a zombie (its parent may be this shell,
+# which reaps only when it next waits).
 agent_stop() {
-  pid=$(cat /run/agent.pid) && kill "$pid" && while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  pid=$(cat /run/agent.pid) && kill "$pid" || return 1
+  while [ -e /proc/$pid ] && [ "$(cut -d' ' -f3 /proc/$pid/stat 2>/dev/null)" != Z ]; do sleep 0.1; done
 }
 agent_restart() { agent_stop && agent_start; }
 
@@ -40,7 +43,7 @@ agent_start || echo "@@FAIL agent"
 echo "@@READY $(cut -d' ' -f1 /proc/uptime)"
 while read -r id cmd; do
   echo "@@BEGIN $id"
-  eval "$cmd" </dev/null
+  (eval "$cmd") </dev/null   # a subshell: a syntax error must not end init
   echo "@@END $id $?"
 done
 poweroff -f

@@ -9,7 +9,7 @@
 //
 // --chain N instead starts one chain of N NOOP CCWs (command chaining on all
 // but the last) and prints the kernel's answer to the I/O region write: the
-// errno the agent must give for the same program (256: EINVAL).
+// errno the agent must give for the same program (257: EINVAL; 256 runs).
 //
 // Output (stdout): "sense-id cu=3832/02 dev=0000/00 bytes=256 scsw=<24 hex>",
 // the latency line (latency.h), or "chain N: start ok" / "chain N: start
@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
   app.add_option("--mdev", uuid, "the mdev UUID (bound, not open)")->required();
   app.add_option("--count", count, "SENSE IDs to time")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--chain", chain, "instead: start one chain of N NOOPs and print the kernel's answer")
-      ->check(CLI::Range(1, 256));
+      ->check(CLI::Range(1, 512));
   CLI11_PARSE(app, argc, argv);
 
   Device d = Open(sysfs_root, dev_root, uuid);
