@@ -69,10 +69,10 @@ constexpr char kTicLoop[] = R"({"ccws": [
     {"cmd": "0x06", "count": 4096}]})";
 
 // Structural: list index 0 is a TIC to index 2; index 1 is never reached; the
-// chain from index 2 has 256 CCWs. In translation order the chain's CCWs are 1..256.
+// chain from index 2 has 257 CCWs. In translation order the chain's CCWs are 1..257.
 std::string ChainTooLongAfterATic() {
   std::string s = R"({"ccws": [{"tic": 2}, {"cmd": "0x03"})";
-  for (int i = 0; i < 255; ++i) s += R"(, {"cmd": "0x03", "flags": ["CC"]})";
+  for (int i = 0; i < 256; ++i) s += R"(, {"cmd": "0x03", "flags": ["CC"]})";
   s += R"(, {"cmd": "0x03"}]})";
   return s;
 }
@@ -107,11 +107,11 @@ TEST(ProgramCheckTest, WarningsAppearOnlyWhenThereAreSome) {
 TEST(ProgramCheckTest, StructuralRejectionGivesTheListIndex) {
   const Outcome r = Check(ChainTooLongAfterATic());
   EXPECT_EQ(r.code, kExitRejected);
-  // The translator counts the 256th CCW of the chain as ccw 256; in the file it is ccws[257].
+  // The translator counts the 257th CCW of the chain as ccw 257; in the file it is ccws[258].
   EXPECT_EQ(r.out,
-            "{\"verdict\":\"rejected\",\"errno\":\"EINVAL\",\"rule\":\"chain-too-long\",\"reason\":\"ccw 256 at "
-            "0x1808: the chain at 0x1010 continues past 255 CCWs [EINVAL]\",\"ccw_addr\":\"0x1808\","
-            "\"ccw_index\":257}\n");
+            "{\"verdict\":\"rejected\",\"errno\":\"EINVAL\",\"rule\":\"chain-too-long\",\"reason\":\"ccw 257 at "
+            "0x1810: the chain at 0x1010 continues past 256 CCWs [EINVAL]\",\"ccw_addr\":\"0x1810\","
+            "\"ccw_index\":258}\n");
   EXPECT_EQ(r.err, "");
 }
 
@@ -233,8 +233,8 @@ TEST(ProgramShowTest, RejectedStructuralNamesTheListEntry) {
             "INDEX  ADDRESS  CMD   NAME  FLAGS  COUNT  DATA  PREVIEW\n"
             "chain 0 at 0x1000\n"
             "0      0x1000   0x08  TIC   -      0      -     → ccw 2 (0x1010)\n"
-            "rejected: ccw 256 at 0x1808: the chain at 0x1010 continues past 255 CCWs [EINVAL]\n"
-            "  rule chain-too-long, errno EINVAL, ccws[257] in the file\n");
+            "rejected: ccw 257 at 0x1810: the chain at 0x1010 continues past 256 CCWs [EINVAL]\n"
+            "  rule chain-too-long, errno EINVAL, ccws[258] in the file\n");
 }
 
 TEST(ProgramShowTest, ATicOutsideTheWalkShowsItsAddressOnly) {

@@ -14,7 +14,10 @@
 namespace ccwpass::translate {
 
 // Limits the kernel enforces (vfio_ccw_cp.c).
-inline constexpr int kMaxCcwsPerChain = 255;  // a chain of 256 or more is -EINVAL
+// Linux 6.1 ccwchain_calc_length(): the chain is read into 256 slots and counted
+// 1..256; it is -EINVAL only when the 256th CCW still chains. A 256-CCW chain
+// runs: the real driver in the QEMU s390x guest starts it (docs/qemu-e2e.md).
+inline constexpr int kMaxCcwsPerChain = 256;  // a chain of 257 or more is -EINVAL
 inline constexpr int kMaxChainSegments = 16;  // more segments is -ENOMEM (newer kernels)
 
 // A TIC: command 0x08 exactly (format 1; format 0 is converted first).

@@ -107,7 +107,7 @@ void BM_DasdRead4K(benchmark::State& state) {
 }
 BENCHMARK(BM_DasdRead4K);
 
-// (2) The longest chain the kernel accepts: 255 CCWs. Arg 0: 255 chained READ
+// (2) A long chain: 255 CCWs (the kernel accepts up to 256). Arg 0: 255 chained READ
 // DATA of 64 bytes. Arg 1: a mix, repeating DEFINE EXTENT (16 bytes out), LOCATE
 // RECORD (16 bytes out), READ DATA (64 bytes in), NOOP (no data).
 void BM_Chain255(benchmark::State& state) {

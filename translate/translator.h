@@ -4,7 +4,7 @@
 // Translate() takes a client's ORB and the memory its program addresses, polices
 // the program with the kernel's rules (same errno) and the agent's own, and lays
 // it out in the device's DMA arena as a program a real vfio_ccw accepts:
-//   - chains segmented at TICs that leave the chain (at most 255 CCWs per chain,
+//   - chains segmented at TICs that leave the chain (at most 256 CCWs per chain,
 //     16 segments), TICs retargeted to the arena copies;
 //   - format-0 CCWs converted to format 1;
 //   - every CCW that moves data turned into a format-2 IDAL CCW over arena pages
@@ -38,7 +38,7 @@
 namespace ccwpass::translate {
 
 struct TranslateOptions {
-  // Longest chain accepted; the kernel's limit (a chain of 256 or more is -EINVAL).
+  // Longest chain accepted; the kernel's limit (a chain of 257 or more is -EINVAL).
   int max_ccws_per_chain = kMaxCcwsPerChain;
   // Most chain segments accepted; the kernel's limit (-ENOMEM beyond).
   int max_segments = kMaxChainSegments;
@@ -173,7 +173,7 @@ class Program {
 // Errors (kInvalidArgument unless said otherwise; each carries the errno, the
 // rule and, where there is one, the CCW — see errors.h):
 //   EOPNOTSUPP  transport-mode ORB; a MIDA CCW that moves data
-//   EINVAL      CPA not doubleword-aligned or above 2 GiB; chain of more than 255
+//   EINVAL      CPA not doubleword-aligned or above 2 GiB; chain of more than 256
 //               CCWs; IDAL not aligned; a later IDAW not on a block boundary;
 //               a format-1 IDAW or data address above 2 GiB
 //   EFAULT      a CCW, IDAL or data byte outside the client's memory

@@ -49,7 +49,7 @@ expect ipl-eckd.json 0 \
 expect tic-loop.json 0 \
   '{"verdict":"accepted","chains":2,"ccws":5,"idaws":4,"bytes":4107}'
 expect rejected-chain-too-long.json 1 \
-  '{"verdict":"rejected","errno":"EINVAL","rule":"chain-too-long","reason":"ccw 255 at 0x17f8: the chain at 0x1000 continues past 255 CCWs [EINVAL]","ccw_addr":"0x17f8","ccw_index":255}'
+  '{"verdict":"rejected","errno":"EINVAL","rule":"chain-too-long","reason":"ccw 256 at 0x1800: the chain at 0x1000 continues past 256 CCWs [EINVAL]","ccw_addr":"0x1800","ccw_index":256}'
 expect rejected-transport-mode.json 1 \
   '{"verdict":"rejected","errno":"EOPNOTSUPP","rule":"transport-mode","reason":"transport-mode ORB (B bit set): vfio-ccw runs command-mode programs only [EOPNOTSUPP]"}'
 expect rejected-data-outside.json 1 \

@@ -166,14 +166,14 @@ TEST_F(AgentSimTest, ErrorPaths) {
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("0.0.0100 is not attached; attach it first (ccwctl attach 0.0.0100)")));
   ASSERT_TRUE(agent_->Attach("0.0.0100", false, "", "").ok());
-  // A policed program: a TIC to a TIC-less chain of 256 CCWs is the kernel's -EINVAL.
-  std::vector<CcwSpec> many(256, CcwSpec{.cmd = 0x03, .flags = flag::kCc, .count = 1});
+  // A policed program: a TIC-less chain of 257 CCWs is the kernel's -EINVAL.
+  std::vector<CcwSpec> many(257, CcwSpec{.cmd = 0x03, .flags = flag::kCc, .count = 1});
   many.back().flags = 0;
   auto p = translate::BuildProgram(many);
   ASSERT_TRUE(p.ok());
   ProgramRequest bad{p->orb, std::move(p->memory)};
   EXPECT_THAT(agent_->Run("0.0.0100", bad, absl::Now() + absl::Seconds(1)),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("0.0.0100: ccw 255")));
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("0.0.0100: ccw 256 at")));
   // Hand-off devices serve no I/O through the agent.
   ASSERT_TRUE(agent_->Attach("0.0.0102", true, "", "").ok());
   ProgramRequest r2 = SenseId();
