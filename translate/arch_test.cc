@@ -243,6 +243,63 @@ TEST(RealBytesTest, SchibFromSysfs) {
   EXPECT_THAT(schib.Encode(), ElementsAreArray(bytes));
 }
 
+// A SCHIB captured raw from the SCHIB region of the real vfio_ccw (Linux 6.1) in
+// the s390x guest of tests/qemu/e2e.sh: subchannel 0.0.0001 (virtio-blk under
+// QEMU 7.2), attached, right after a CLEAR SUBCHANNEL had completed. It differs
+// from the SCHIB constructed above where that one had to assume: the
+// interruption parameter is not 0 but what Linux's cio programs (the physical
+// address of its struct subchannel, different each boot); LPUM is 0x80 (the
+// last path used); concurrent sense (S) is set; and the SCSW has the CCW-format
+// bit and a CCW address in guest-kernel physical memory (the kernel does not map
+// the SCHIB region's CPA back, unlike the IRB's), with no function left after
+// the clear's status was collected.
+TEST(RealBytesTest, SchibCapturedFromTheQemuGuest) {
+  const std::array<uint8_t, kSchibSize> bytes = {
+      // PMCW
+      0x01, 0xa3, 0x10, 0x08,  // intparm: Linux's struct subchannel
+      0x18, 0x81, 0x00, 0x01,  // ISC 3, E, V, device number 0x0001
+      0x80, 0x00, 0x80, 0x80,  // LPM 80, PNOM 00, LPUM 80, PIM 80
+      0x00, 0x00, 0xff, 0x80,  // MBI 0000, POM ff, PAM 80
+      0x00, 0x00, 0x00, 0x00,  // CHPIDs 0-3
+      0x00, 0x00, 0x00, 0x00,  // CHPIDs 4-7
+      0x00, 0x00, 0x00, 0x01,  // ST 0 (I/O subchannel), S (concurrent sense)
+      // SCSW: format-1 CCWs, the CCW address as the guest kernel's channel program left it
+      0x00, 0x80, 0x00, 0x00, 0x02, 0x58, 0xb3, 0x38, 0x00, 0x00, 0x00, 0x00,
+      // model-dependent area: MBA, 4 more bytes
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  };
+  const Schib schib = Schib::Decode(bytes);
+  const Pmcw& p = schib.pmcw;
+  EXPECT_EQ(p.intparm, 0x01a31008u);
+  EXPECT_FALSE(p.qf);
+  EXPECT_FALSE(p.w);
+  EXPECT_EQ(p.isc, 3);
+  EXPECT_TRUE(p.ena);
+  EXPECT_EQ(p.lm, 0);
+  EXPECT_EQ(p.mme, 0);
+  EXPECT_FALSE(p.mp);
+  EXPECT_FALSE(p.tf);
+  EXPECT_TRUE(p.dnv);
+  EXPECT_EQ(p.dev, 0x0001);
+  EXPECT_EQ(p.lpm, 0x80);
+  EXPECT_EQ(p.pnom, 0x00);
+  EXPECT_EQ(p.lpum, 0x80);
+  EXPECT_EQ(p.pim, 0x80);
+  EXPECT_EQ(p.mbi, 0);
+  EXPECT_EQ(p.pom, 0xff);
+  EXPECT_EQ(p.pam, 0x80);
+  EXPECT_THAT(p.chpid, ElementsAreArray({0, 0, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(p.st, 0);
+  EXPECT_FALSE(p.mbfc);
+  EXPECT_FALSE(p.xmwme);
+  EXPECT_TRUE(p.csense);
+  EXPECT_EQ(schib.scsw, (Scsw{.fmt = true, .cpa = 0x0258b338}));
+  EXPECT_EQ(FunctionControlText(schib.scsw.fctl), "none");
+  EXPECT_EQ(schib.mba, 0u);
+  EXPECT_THAT(schib.mda, ElementsAreArray({0, 0, 0, 0}));
+  EXPECT_THAT(schib.Encode(), ElementsAreArray(bytes));
+}
+
 // --- CCW ---
 
 TEST(Ccw1Test, SingleFields) {

@@ -226,6 +226,8 @@ check "5 schib: PMCW device number, valid, enabled, ISC, subchannel type" '[1,tr
 check "5 schib: PIM PAM POM LPM, CHPIDs" '[128,128,255,128,[0,0,0,0,0,0,0,0]]' \
   "$(j "$out" '.pmcw|[.pim,.pam,.pom,.lpm,.chpids]|tojson')"
 check "5 schib: 52 bytes" "104" "${#schib_raw}"
+check "5 schib: LPUM, concurrent sense, SCSW CCW format (as the real SCHIB has them)" '[128,true,true]' \
+  "$(j "$out" '[.pmcw.lpum,.pmcw.csense,.scsw.fmt]|tojson')"
 echo "$schib_raw" >"$work/schib.hex"
 
 echo "== 6 detach 0.0.0001: back to io_subchannel, the virtio device online again"
