@@ -259,6 +259,16 @@ echo "== latency: SENSE ID through the agent (gRPC from the host; in-process in 
 lat_grpc=$("$bench_bin" --agent "127.0.0.1:$port" --schid 0.0.0002 --count "$N")
 echo "$lat_grpc" | sed 's/^/      /'
 check "latency: gRPC bench read CU 3832/04" "sense-id cu=3832/04 bytes=256" "$(head -1 <<<"$lat_grpc")"
+echo "== 9 metrics: the agent's endpoint in the guest counts the I/O"
+# Counters start at the restart (test 8): the agent's own SENSE ID when it
+# re-opened the device (it learns the CU type), test 8's SENSE ID, then the
+# bench's warm-up and N timed ones.
+metrics=$(guest 'wget -q -O - http://127.0.0.1:9810/metrics' | grep -E '^ccw_(programs_(started|completed)|read_bytes)_total\{schid="0\.0\.0002"')
+check "9 metrics: programs started, completed and bytes read on 0.0.0002" \
+  "ccw_programs_started_total{schid=\"0.0.0002\"} $((N + 3))|ccw_programs_completed_total{schid=\"0.0.0002\"} $((N + 3))|ccw_read_bytes_total{schid=\"0.0.0002\"} $((256 * (N + 3)))" \
+  "$(grep started <<<"$metrics")|$(grep completed <<<"$metrics")|$(grep read_bytes <<<"$metrics")"
+check "9 metrics: no failed programs" "" \
+  "$(guest 'wget -q -O - http://127.0.0.1:9810/metrics' | grep '^ccw_programs_failed_total{schid="0.0.0002"' || true)"
 json detach 0.0.0002 >/dev/null
 lat_inproc=$(guest --timeout 600 "agent_bench --schid 0.0.0002 --count $N")
 echo "$lat_inproc" | sed 's/^/      /'
@@ -309,7 +319,6 @@ check "7 event: DEVICE_REQUEST for 0.0.0003" "DEVICE_REQUEST 0.0.0003" \
 echo "      events:"
 jq -r '"      \(.kind) \(.schid) \(.message)"' "$work/events.jsonl" 2>/dev/null
 
-echo "== 9 metrics: pending (the metrics issue has not landed on main)"
 
 # ---- Shutdown ---------------------------------------------------------------
 guest 'cat /tmp/agent.log' >"$work/agent.log"

@@ -13,7 +13,7 @@
 # Usage: third_party/s390x/sysroot.sh [--path]   (--path: print the path only, make nothing)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-cache=${CCWPASS_CACHE:-$HOME/.cache/ccwpass}
+cache=${CCWPASS_CACHE:-${HOME:-/tmp}/.cache/ccwpass}
 key=$(cat "$here/sysroot-packages.txt" "$here/sysroot.sh" | sha256sum | cut -c1-16)
 out=$cache/s390x-sysroot-$key
 if [ "${1:-}" = --path ] || [ -f "$out/.complete" ]; then echo "$out"; exit 0; fi
