@@ -52,7 +52,7 @@ int ProgramCheck(absl::string_view name, absl::string_view text, std::ostream& o
 //   moves data; for a TIC "→ ccw N (0x...)"; else "-".
 // When the translator refuses the program, the rows are what can still be
 // decoded (CCWs from the ORB's CPA up to the first one without chaining, at most
-// 256) and the refusal follows the table. Returns 0 (accepted), 1 (rejected) or
+// 257: one past the kernel's chain limit) and the refusal follows the table. Returns 0 (accepted), 1 (rejected) or
 // 2 (invalid file, message on `err` as for ProgramCheck).
 int ProgramShow(absl::string_view name, absl::string_view text, std::ostream& out, std::ostream& err,
                 const OfflineArena& arena = {});
