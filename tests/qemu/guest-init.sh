@@ -23,9 +23,14 @@ ifconfig lo 127.0.0.1 up
 ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up || echo "@@FAIL eth0"
 
 AGENT_PORT=7443
+# The host's ccwctl comes in over QEMU's user network as an insecure TCP client
+# (no TLS): give it the admin role (docs/security.md).
+mkdir -p /etc/ccwpass
+printf 'access:\n  - role: admin\n    users: ["0"]\n    insecure_tcp: true\n' >/etc/ccwpass/access.yaml
 agent_start() {
   /bin/ccw-agent --sysfs-root /sys --dev-root /dev --run-dir /run/ccwpass --state-dir /var/lib/ccwpass \
-    --listen-tcp 0.0.0.0:$AGENT_PORT --insecure-tcp-any-address "$@" >>/tmp/agent.log 2>&1 &
+    --listen-tcp 0.0.0.0:$AGENT_PORT --insecure-tcp-any-address \
+    --access-config /etc/ccwpass/access.yaml "$@" >>/tmp/agent.log 2>&1 &
   echo $! >/run/agent.pid
   i=0
   while [ ! -S /run/ccwpass/agent.sock ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
