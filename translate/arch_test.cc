@@ -269,30 +269,19 @@ TEST(RealBytesTest, SchibCapturedFromTheQemuGuest) {
       0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
   };
   const Schib schib = Schib::Decode(bytes);
-  const Pmcw& p = schib.pmcw;
-  EXPECT_EQ(p.intparm, 0x01a31008u);
-  EXPECT_FALSE(p.qf);
-  EXPECT_FALSE(p.w);
-  EXPECT_EQ(p.isc, 3);
-  EXPECT_TRUE(p.ena);
-  EXPECT_EQ(p.lm, 0);
-  EXPECT_EQ(p.mme, 0);
-  EXPECT_FALSE(p.mp);
-  EXPECT_FALSE(p.tf);
-  EXPECT_TRUE(p.dnv);
-  EXPECT_EQ(p.dev, 0x0001);
-  EXPECT_EQ(p.lpm, 0x80);
-  EXPECT_EQ(p.pnom, 0x00);
-  EXPECT_EQ(p.lpum, 0x80);
-  EXPECT_EQ(p.pim, 0x80);
-  EXPECT_EQ(p.mbi, 0);
-  EXPECT_EQ(p.pom, 0xff);
-  EXPECT_EQ(p.pam, 0x80);
-  EXPECT_THAT(p.chpid, ElementsAreArray({0, 0, 0, 0, 0, 0, 0, 0}));
-  EXPECT_EQ(p.st, 0);
-  EXPECT_FALSE(p.mbfc);
-  EXPECT_FALSE(p.xmwme);
-  EXPECT_TRUE(p.csense);
+  // Every PMCW field, the unnamed ones zero/false.
+  EXPECT_EQ(schib.pmcw, (Pmcw{.intparm = 0x01a31008,
+                              .isc = 3,
+                              .ena = true,
+                              .dnv = true,
+                              .dev = 0x0001,
+                              .lpm = 0x80,
+                              .lpum = 0x80,
+                              .pim = 0x80,
+                              .pom = 0xff,
+                              .pam = 0x80,
+                              .st = 0,
+                              .csense = true}));
   EXPECT_EQ(schib.scsw, (Scsw{.fmt = true, .cpa = 0x0258b338}));
   EXPECT_EQ(FunctionControlText(schib.scsw.fctl), "none");
   EXPECT_EQ(schib.mba, 0u);
