@@ -87,6 +87,12 @@ CcwState VfioCcwDevice::state() const {
   return state_;
 }
 
+std::pair<uint32_t, uint32_t> VfioCcwDevice::ArenaPages() const {
+  absl::MutexLock l(&mu_);
+  if (!arena_) return {0, 0};
+  return {arena_->FreePageCount(), arena_->TotalPages()};
+}
+
 bool VfioCcwDevice::is_open() const {
   absl::MutexLock l(&mu_);
   return open_;
