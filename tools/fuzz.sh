@@ -19,12 +19,12 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 readonly ALL_TARGETS=(translate_fuzzer decoders_fuzzer program_file_fuzzer host_config_fuzzer sysfs_attr_fuzzer
-  state_file_fuzzer)
+  state_file_fuzzer program_proto_fuzzer)
 # The package each fuzzer lives in; its seeds are in <package>/corpus/<fuzzer>.
 pkg_of() {
   case "$1" in
     host_config_fuzzer) echo sim/fuzz ;;
-    sysfs_attr_fuzzer|state_file_fuzzer) echo agent/fuzz ;;
+    sysfs_attr_fuzzer|state_file_fuzzer|program_proto_fuzzer) echo agent/fuzz ;;
     *) echo translate/fuzz ;;
   esac
 }
