@@ -280,6 +280,11 @@ void VfioCcwDevice::Close() {
 void VfioCcwDevice::NotOperational() {
   absl::MutexLock l(&mu_);
   Dispatch(CcwEvent::kNotOper);
+  // The kernel's fsm_notoper() frees the channel program (no interruption
+  // will come for it) and schedules the subchannel's unregistration, whose
+  // first effect the user sees is the device request: so a user waiting for
+  // an interruption learns of it, and releases the device.
+  if (open_ && features_.req_irq && trigger_[VFIO_CCW_REQ_IRQ_INDEX] >= 0) Signal(VFIO_CCW_REQ_IRQ_INDEX);
 }
 
 void VfioCcwDevice::Operational() {

@@ -143,6 +143,10 @@ TEST_F(FaultsTest, DeviceRemovedMidIo) {
                                                              HasSubstr("no subchannel 0.0.0100")));
 }
 
+// The kernel's answer to a device that turns not operational is to free the
+// program and unregister the subchannel, starting with the device request
+// (sim/vfio_ccw.cc, NotOperational): the waiting client is not left until
+// its deadline.
 TEST_F(FaultsTest, DeviceNotOperationalMidIo) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
@@ -150,16 +154,26 @@ TEST_F(FaultsTest, DeviceNotOperationalMidIo) {
   std::thread t = StartSlow(&ctx, &st);
   ASSERT_TRUE(kernel_->SetDeviceOperational(kDasd, false).ok());
   t.join();
-  EXPECT_FALSE(st.ok());
-  std::printf("not operational mid-I/O: %d %s\n", st.error_code(), st.error_message().c_str());
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << st.error_message();
+  EXPECT_THAT(st.error_message(), HasSubstr("0.0.0100: the channel program did not complete: the kernel asked for "
+                                            "the device back (device request); it was released"));
+  auto req = NextOf(AgentEvent::Kind::kDeviceRequest);
+  ASSERT_TRUE(req.has_value());
+  EXPECT_EQ(req->schid, kDasd);
   auto sc = NextOf(AgentEvent::Kind::kStateChanged);
   ASSERT_TRUE(sc.has_value());
   EXPECT_EQ(sc->state, AgentState::kNotOperational);
   auto v = agent_->Get(kDasd);
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(v->state, AgentState::kNotOperational);
-  EXPECT_EQ(v->fsm, FsmState::kNotOper);
-  EXPECT_EQ(v->arena_free_pages, v->arena_pages);
+  auto s = agent_->Stats(kDasd);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->in_flight, 0u);
+  EXPECT_EQ(s->failed[static_cast<int>(FailReason::kReleased)], 1u);
+  // Further I/O is refused at once, with the reason.
+  ccw::v1::StartProgramResponse r;
+  grpc::Status again = Start(SenseId(kDasd), &r);
+  EXPECT_EQ(again.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 TEST_F(FaultsTest, ChannelPathGoesAwayAndComesBack) {

@@ -25,7 +25,9 @@ ccw::v1::StartProgramRequest Structural(std::initializer_list<std::pair<uint32_t
 absl::Status Convert(const ccw::v1::StartProgramRequest& r) { return ProgramFromProto(r, nullptr).status(); }
 
 TEST(ProgramFromProtoTest, StructuralFieldsAreChecked) {
-  EXPECT_THAT(Convert(Structural({})),
+  ccw::v1::StartProgramRequest empty;
+  empty.mutable_structural();
+  EXPECT_THAT(Convert(empty),
               StatusIs(absl::StatusCode::kInvalidArgument, "structural.ccws: the program has no CCWs"));
   EXPECT_THAT(Convert(Structural({{0x100, 1}})),
               StatusIs(absl::StatusCode::kInvalidArgument, "structural.ccws[0].cmd: 256 is over 0xff"));
@@ -109,7 +111,9 @@ TEST_F(ValidationTest, RequestFieldsAreChecked) {
     sr.set_schid(bad);
     ccw::v1::GetStatsResponse srr;
     grpc::Status ss = st_->GetStats(&c3, sr, &srr);
-    if (*bad) EXPECT_THAT(ss.error_message(), HasSubstr(absl::StrCat("schid \"", bad, "\": ")));
+    if (*bad) {
+      EXPECT_THAT(ss.error_message(), HasSubstr(absl::StrCat("schid \"", bad, "\": ")));
+    }
   }
   // mdev UUID.
   for (const char* bad : {"x", "4ad4f3c4-4b3f-4bd8-a0b3-5a6c8ec4e3a", "4ad4f3c4-4b3f-4bd8-a0b3-5a6c8ec4e3a1/../x",
