@@ -61,23 +61,22 @@ bool AgentProcess::Start(const std::vector<std::string>& extra, double wait_s) {
 }
 
 bool AgentProcess::Reap(int* status) {
-  if (pid_ <= 0) return true;
-  int st = 0;
-  if (waitpid(pid_, &st, WNOHANG) == pid_) {
+  if (pid_ > 0) {
+    int st = 0;
+    if (waitpid(pid_, &st, WNOHANG) != pid_) return false;
     pid_ = -1;
-    if (status) *status = st;
-    return true;
+    status_ = st;
   }
-  return false;
+  if (status) *status = status_;
+  return true;
 }
 
 int AgentProcess::Kill(int sig) {
-  if (pid_ <= 0) return 0;
+  if (pid_ <= 0) return status_;
   ::kill(pid_, sig);
-  int st = 0;
-  waitpid(pid_, &st, 0);
+  waitpid(pid_, &status_, 0);
   pid_ = -1;
-  return st;
+  return status_;
 }
 
 long AgentProcess::RssKib() const {

@@ -29,9 +29,11 @@ class AgentProcess {
   // plus `extra` flags. Returns once the socket accepts a connection (true) or
   // the process died or `wait_s` seconds passed (false).
   bool Start(const std::vector<std::string>& extra = {}, double wait_s = 30);
-  // Sends `sig` and reaps the process. Returns the wait status.
+  // Sends `sig` and reaps the process. Returns the wait status (the one it
+  // ended with, if it had ended already).
   int Kill(int sig);
-  // Reaps the process if it has died; true when it is gone.
+  // Reaps the process if it has died; true when it is gone, with its wait
+  // status in `status`.
   bool Reap(int* status = nullptr);
   // VmRSS of the agent in KiB (0 when unknown).
   long RssKib() const;
@@ -44,6 +46,7 @@ class AgentProcess {
  private:
   std::string dir_, run_;
   pid_t pid_ = -1;
+  int status_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
 };
 

@@ -109,6 +109,16 @@ void Drive(const std::shared_ptr<grpc::Channel>& ch, uint32_t seed, int max_ops,
   }
 }
 
+// The crash hook's lines in the agent log ("sim kernel: crash point N ...").
+size_t CountHooks(const std::string& log) {
+  size_t n = 0;
+  for (size_t at = log.find("sim kernel: crash point"); at != std::string::npos;
+       at = log.find("sim kernel: crash point", at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
 class KillLoopTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -192,6 +202,7 @@ TEST_F(KillLoopTest, SigkillAtRandomPointsLeavesNothingHalfMade) {
   std::mt19937 rng(seed);
   Counters n;
   int by_hook = 0, by_hook_in_start = 0, by_test = 0, max_desired = 0;
+  size_t hooks_seen = 0;
   for (long i = 0; i < iterations && !HasFatalFailure(); ++i) {
     AgentProcess victim(dir_);
     const bool hook = i % 2 == 0;
@@ -202,6 +213,7 @@ TEST_F(KillLoopTest, SigkillAtRandomPointsLeavesNothingHalfMade) {
       // Only the crash hook may end an agent before it serves (in reconcile).
       ASSERT_TRUE(hook && victim.Reap(&status)) << victim.Log();
       ++by_hook_in_start;
+      --by_hook;  // counted below too
     } else {
       std::atomic<bool> done{false};
       const uint32_t drive_seed = static_cast<uint32_t>(rng());
@@ -210,20 +222,26 @@ TEST_F(KillLoopTest, SigkillAtRandomPointsLeavesNothingHalfMade) {
         done = true;
       });
       if (hook) {
+        // Until the hook fires (the client then sees UNAVAILABLE) or the
+        // client has made all its calls; then SIGKILL from here if need be.
         while (!done && !victim.Reap(&status)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        if (victim.pid() > 0) {  // the client finished first: kill it here
-          status = victim.Kill(SIGKILL);
-          ++by_test;
-        } else {
-          ++by_hook;
-        }
+        client.join();
+        if (victim.pid() > 0) status = victim.Kill(SIGKILL);
       } else {
         std::this_thread::sleep_for(std::chrono::microseconds(rng() % 40000));
         status = victim.Kill(SIGKILL);
-        ++by_test;
+        client.join();
       }
-      client.join();
     }
+    // Who killed it: the hook says so in the log.
+    const std::string log = ReadFile(dir_ + "/agent.log");
+    const size_t hooks = CountHooks(log);
+    if (hooks > hooks_seen) {
+      ++by_hook;
+    } else {
+      ++by_test;
+    }
+    hooks_seen = hooks;
     ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "iteration " << i << " status " << status
                                                                      << "\n" << victim.Log();
     // The state file is never torn.
