@@ -7,7 +7,9 @@
 // end at most 10% + 16 MiB above the sample taken after the warm-up round,
 // in which every client has written each of its volumes once and every gRPC
 // thread exists), and every event the stream did not deliver was reported by
-// an OVERFLOW event (the seq gaps add up to the reported drops). Printed:
+// an OVERFLOW event (the seq gaps add up to the reported drops) on a stream
+// that is not read while attaches and detaches of 8 more DASDs publish
+// events throughout the load. Printed:
 // programs, bytes, errors, p50/p99 latency, RSS at start/middle/end.
 //
 // CCWPASS_LOAD_SECONDS (default 10) bounds the measured phase.
@@ -30,6 +32,7 @@ namespace {
 constexpr int kDasds = 256;
 constexpr int kClients = 64;
 constexpr int kPerClient = kDasds / kClients;
+constexpr int kChurn = 8;  // more DASDs, attached and detached over and over during the load
 
 std::string SchidOf(int i) {
   char b[16];
@@ -93,7 +96,7 @@ TEST(LoadTest, SixtyFourClientsOnTwoHundredFiftySixDasds) {
   {
     std::ofstream h(dir + "/host.yaml");
     h << "channel_paths:\n  - chpid: 0x40\n  - chpid: 0x41\nsubchannels:\n";
-    for (int i = 0; i < kDasds; ++i) {
+    for (int i = 0; i < kDasds + kChurn; ++i) {
       char devno[16];
       snprintf(devno, sizeof devno, "0.0.%04x", 0x2000 + i);
       h << "  - schid: " << SchidOf(i) << "\n    devno: " << devno
@@ -121,7 +124,7 @@ TEST(LoadTest, SixtyFourClientsOnTwoHundredFiftySixDasds) {
     }
   }
   std::atomic<uint64_t> ev_received{0}, ev_reported_drops{0}, ev_gaps{0}, ev_overflows{0};
-  std::thread ev_thread([&] {
+  auto read_events = [&] {
     ccw::v1::Event e;
     uint64_t last = 0;
     while (reader->Read(&e)) {
@@ -134,7 +137,7 @@ TEST(LoadTest, SixtyFourClientsOnTwoHundredFiftySixDasds) {
       if (last != 0 && e.seq() > last + 1) ev_gaps += e.seq() - last - 1;
       last = std::max<uint64_t>(last, e.seq());
     }
-  });
+  };
 
   const ccw::v1::AgentStats before = AgentStats(agent);
   std::vector<ClientTotals> totals(kClients);
@@ -150,6 +153,24 @@ TEST(LoadTest, SixtyFourClientsOnTwoHundredFiftySixDasds) {
       for (int k = 0; !stop; k = (k + 1) % kPerClient) WriteReadBack(*io, SchidOf(c * kPerClient + k), rng, totals[c]);
     });
   }
+  // Events while the load runs, on a stream nobody reads until the end.
+  std::atomic<uint64_t> churn_cycles{0};
+  std::thread churn([&] {
+    auto sc = ccw::v1::Subchannels::NewStub(agent.channel());
+    for (int k = 0; !stop; k = (k + 1) % kChurn) {
+      grpc::ClientContext a, d;
+      ccw::v1::AttachRequest ar;
+      ar.set_schid(SchidOf(kDasds + k));
+      ar.set_mode(ccw::v1::ATTACH_MODE_HANDOFF);  // no SENSE ID: the program counts are the clients' alone
+      ccw::v1::AttachResponse aresp;
+      ccw::v1::DetachRequest dr;
+      dr.set_schid(SchidOf(kDasds + k));
+      ccw::v1::DetachResponse dresp;
+      EXPECT_TRUE(sc->Attach(&a, ar, &aresp).ok());
+      EXPECT_TRUE(sc->Detach(&d, dr, &dresp).ok());
+      ++churn_cycles;
+    }
+  });
   while (warmed < kClients) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   const long rss_start = agent.RssKib();
   std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(seconds * 500)));
@@ -158,6 +179,7 @@ TEST(LoadTest, SixtyFourClientsOnTwoHundredFiftySixDasds) {
   const long rss_end = agent.RssKib();
   stop = true;
   for (auto& t : clients) t.join();
+  churn.join();
   const ccw::v1::AgentStats after = AgentStats(agent);
 
   ClientTotals all;
@@ -180,6 +202,9 @@ TEST(LoadTest, SixtyFourClientsOnTwoHundredFiftySixDasds) {
   // Flat memory.
   EXPECT_LE(rss_end, rss_start + rss_start / 10 + 16 * 1024) << "RSS grew from " << rss_start << " to " << rss_end << " KiB";
 
+  // Drain what the stream holds, then end it.
+  std::thread ev_thread(read_events);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
   ev_ctx.TryCancel();
   ev_thread.join();
   // Every event not delivered was reported.
@@ -188,12 +213,14 @@ TEST(LoadTest, SixtyFourClientsOnTwoHundredFiftySixDasds) {
 
   std::printf("load: %d clients, %d DASDs, %.0f s: %lu programs (%lu write/read-back pairs), %.1f MiB moved, "
               "%lu errors, %lu mismatches; latency p50 %.0f us p99 %.0f us; %.0f programs/s; agent RSS %ld / %ld / "
-              "%ld KiB (start/middle/end); events: %lu delivered, %lu dropped in %lu OVERFLOW reports\n",
+              "%ld KiB (start/middle/end); events: %lu delivered, %lu dropped in %lu OVERFLOW reports (%lu attach/detach "
+              "cycles meanwhile)\n",
               kClients, kDasds, seconds, static_cast<unsigned long>(all.programs),
               static_cast<unsigned long>(all.programs / 2), all.bytes / 1048576.0,
               static_cast<unsigned long>(all.errors), static_cast<unsigned long>(all.mismatches), q(0.5), q(0.99),
               all.programs / seconds, rss_start, rss_middle, rss_end, static_cast<unsigned long>(ev_received.load()),
-              static_cast<unsigned long>(ev_reported_drops.load()), static_cast<unsigned long>(ev_overflows.load()));
+              static_cast<unsigned long>(ev_reported_drops.load()), static_cast<unsigned long>(ev_overflows.load()),
+              static_cast<unsigned long>(churn_cycles.load()));
 }
 
 }  // namespace
