@@ -97,7 +97,9 @@ void Drive(const std::shared_ptr<grpc::Channel>& ch, uint32_t seed, int max_ops,
         // A read-back that completes must return what was written.
         if (st.ok()) {
           EXPECT_EQ(r.transfers_size(), 3) << r.summary();
-          if (r.transfers_size() == 3) EXPECT_EQ(r.transfers(2).data(), data) << schid;
+          if (r.transfers_size() == 3) {
+            EXPECT_EQ(r.transfers(2).data(), data) << schid;
+          }
           ++n.io_ok;
         }
       }
@@ -155,11 +157,15 @@ class KillLoopTest : public ::testing::Test {
       auto it = desired.find(schid);
       if (s.contains("mdev")) {
         EXPECT_TRUE(it != desired.end()) << schid << ": mdev " << s["mdev"] << " that the desired state does not name";
-        if (it != desired.end()) EXPECT_EQ(s["mdev"], it->second.mdev_uuid) << schid;
+        if (it != desired.end()) {
+          EXPECT_EQ(s["mdev"], it->second.mdev_uuid) << schid;
+        }
       }
       if (it == desired.end()) {
         EXPECT_FALSE(s.contains("driver_override")) << schid << ": stray driver_override " << s.dump();
-        if (schid != "0.0.0300") EXPECT_EQ(s.value("driver", ""), "io_subchannel") << schid;
+        if (schid != "0.0.0300") {
+          EXPECT_EQ(s.value("driver", ""), "io_subchannel") << schid;
+        }
       } else {
         EXPECT_EQ(s.value("driver", ""), "vfio_ccw") << schid;
       }
