@@ -1,7 +1,13 @@
 #include "sim/kernel.h"
 
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include <algorithm>
 #include <cerrno>
@@ -15,6 +21,7 @@
 #include "agent/absl_view.h"
 #include "agent/busid.h"
 #include "sim/console.h"
+#include "nlohmann/json.hpp"
 #include "sim/dasd/eckd3390.h"
 #include "spdlog/spdlog.h"
 
@@ -293,7 +300,116 @@ absl::StatusOr<std::unique_ptr<SimKernel>> SimKernel::Create(const HostConfig& h
   }
   SimKernel* raw = k.get();
   k->css_->SetInterruptHandler([raw](uint32_t index) { raw->OnInterrupt(index); });
+  if (!k->options_.state_file.empty()) {
+    std::ifstream in(k->options_.state_file);
+    if (in) {
+      std::stringstream ss;
+      ss << in.rdbuf();
+      if (absl::Status st = k->RestoreStateLocked(ss.str()); !st.ok()) return st;
+    }
+  }
   return k;
+}
+
+// ---------------------------------------------------------------------------
+// Persistent bus state (SimKernelOptions::state_file).
+
+std::string SimKernel::StateTextLocked() {
+  nlohmann::json schs = nlohmann::json::array();
+  for (const auto& s : schs_) {
+    if (!s->present) continue;
+    nlohmann::json j = {{"schid", s->name}, {"driver", s->driver}};
+    if (s->override_) j["driver_override"] = *s->override_;
+    if (s->mdev) j["mdev"] = s->mdev->uuid;
+    schs.push_back(std::move(j));
+  }
+  nlohmann::json chps = nlohmann::json::array();
+  for (const auto& [chpid, c] : chps_) {
+    auto v = vary_.find(chpid);
+    chps.push_back({{"chpid", chpid}, {"online", c.online}, {"varied_off", v != vary_.end() && v->second}});
+  }
+  return nlohmann::json({{"version", 1}, {"subchannels", schs}, {"channel_paths", chps}}).dump(1) + "\n";
+}
+
+absl::Status SimKernel::RestoreStateLocked(const std::string& text) {
+  const std::string& where = options_.state_file;
+  auto bad = [&](const std::string& why) {
+    return absl::DataLossError(absl::StrCat("simulated kernel state ", where, ": ", why));
+  };
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return bad("not valid JSON");
+  if (j.value("version", 0) != 1) return bad("no \"version\": 1");
+  if (!j.contains("subchannels") || !j["subchannels"].is_array()) return bad("no \"subchannels\" array");
+  for (const nlohmann::json& e : j["subchannels"]) {
+    if (!e.is_object() || !e.contains("schid") || !e["schid"].is_string()) return bad("a subchannel without \"schid\"");
+    Sch* s = FindSch(e["schid"].get<std::string>());
+    if (!s) continue;  // no longer in the host description
+    const std::string driver = e.value("driver", "");
+    if (driver != "" && driver != kIoSubchannel && driver != kVfioCcw) return bad("unknown driver " + driver);
+    if (e.contains("driver_override") && e["driver_override"].is_string()) {
+      s->override_ = e["driver_override"].get<std::string>();
+    } else {
+      s->override_.reset();
+    }
+    if (driver != s->driver) {
+      Unbind(*s);
+      if (!driver.empty() && Bind(*s, driver) != 0) return bad(absl::StrCat(s->name, ": cannot bind ", driver));
+    }
+    if (e.contains("mdev") && e["mdev"].is_string()) {
+      if (CreateMdev(*s, e["mdev"].get<std::string>()) != 0) return bad(absl::StrCat(s->name, ": cannot create its mdev"));
+    }
+  }
+  if (j.contains("channel_paths") && j["channel_paths"].is_array()) {
+    for (const nlohmann::json& e : j["channel_paths"]) {
+      if (!e.is_object() || !e.contains("chpid") || !e["chpid"].is_number_unsigned()) continue;
+      const auto chpid = e["chpid"].get<unsigned>();
+      auto it = chps_.find(static_cast<uint8_t>(chpid));
+      if (chpid > 0xff || it == chps_.end()) continue;
+      it->second.online = e.value("online", true);
+      css_->SetPathOnline(it->first, it->second.online);
+      vary_[it->first] = e.value("varied_off", false);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SimKernel::SaveStateLocked(const std::string& path) {
+  const std::string text = StateTextLocked();
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::InternalError(absl::StrCat("create ", tmp, ": ", std::strerror(errno)));
+  size_t off = 0;
+  while (off < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return absl::InternalError(absl::StrCat("write ", tmp, ": ", std::strerror(err)));
+    }
+    off += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  // No fsync: the file stands for kernel memory, which survives the death of
+  // a process (SIGKILL), not of the machine.
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("rename over ", path, ": ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SimKernel::SaveState(const std::string& path) {
+  absl::ReaderMutexLock l(&mu_);
+  return SaveStateLocked(path);
+}
+
+void SimKernel::CrashPoint(std::string_view where) {
+  const uint64_t n = ++crash_points_;
+  if (options_.crash_at_point == 0 || n != options_.crash_at_point) return;
+  const std::string msg = absl::StrCat("sim kernel: crash point ", n, " (", AbslView(where), "): SIGKILL\n");
+  ssize_t w = ::write(2, msg.data(), msg.size());
+  (void)w;
+  ::kill(::getpid(), SIGKILL);
 }
 
 // ---------------------------------------------------------------------------
@@ -919,7 +1035,22 @@ int SimKernel::Read(std::string_view path, std::string* value) {
 }
 
 int SimKernel::Write(std::string_view path, std::string_view value) {
-  absl::MutexLock l(&mu_);
+  CrashPoint(absl::StrCat("before writing ", AbslView(path)));
+  int rc;
+  {
+    absl::MutexLock l(&mu_);
+    rc = WriteLocked(path, value);
+    if (!options_.state_file.empty()) {
+      if (absl::Status st = SaveStateLocked(options_.state_file); !st.ok()) {
+        spdlog::error("sim kernel: {}", st.ToString());
+      }
+    }
+  }
+  CrashPoint(absl::StrCat("after writing ", AbslView(path)));
+  return rc;
+}
+
+int SimKernel::WriteLocked(std::string_view path, std::string_view value) {
   Node n = Resolve(path);
   if (n.kind == Node::kNone) return ENOENT;
   if (n.kind != Node::kAttr) return EISDIR;
@@ -1273,7 +1404,9 @@ ssize_t SimKernel::Pread(int device_fd, void* buf, size_t len, uint64_t offset) 
 
 ssize_t SimKernel::Pwrite(int device_fd, const void* buf, size_t len, uint64_t offset) {
   auto d = DeviceFd(device_fd);
-  return d ? d->Write(buf, len, offset) : -EBADF;
+  const ssize_t n = d ? d->Write(buf, len, offset) : -EBADF;
+  if (n > 0) CrashPoint("after an I/O region write");
+  return n;
 }
 
 int SimKernel::Close(int fd) {

@@ -29,6 +29,7 @@
 #ifndef CCWPASS_SIM_KERNEL_H_
 #define CCWPASS_SIM_KERNEL_H_
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -58,6 +59,20 @@ struct SimKernelOptions {
   uint64_t kernel_arena_bytes = 256 * 1024;   // per open device, for translated programs
   absl::Duration request_interval = absl::Seconds(1);  // REQ re-signal period while waiting
   std::string sysfs_root_name = "/sys";       // how Describe() names the root
+  // Kernel state that outlives the process using it (docs/simulator.md,
+  // "Crash consistency"). When set, the bus state a real kernel keeps while
+  // its user dies -- each subchannel's driver, driver_override and mdev, and
+  // each channel path's vary/configure state -- is restored from this file at
+  // Create (absent: boot state) and written to it (a temporary file renamed
+  // over it) before every state-changing sysfs write returns, so a process
+  // killed at any point leaves the file as the kernel would be. Open VFIO
+  // devices are not kept: a dead process's file descriptors are closed.
+  std::string state_file;
+  // Test hook for crash tests: the process kills itself with SIGKILL at the
+  // N-th crash point (1-based; 0: never). Crash points: before and after each
+  // sysfs write (after: the change is in `state_file`), and after each I/O
+  // region write that started a channel program or a halt/clear.
+  uint64_t crash_at_point = 0;
 };
 
 class SimKernel final : public agent::SysfsOps, public agent::VfioOps {
@@ -120,6 +135,12 @@ class SimKernel final : public agent::SysfsOps, public agent::VfioOps {
   absl::Status InjectUnitCheck(std::string_view schid, std::vector<uint8_t> sense);
   absl::Status SetLatency(std::string_view schid, uint32_t latency_us);
 
+  // Writes the persistent bus state (see SimKernelOptions::state_file) to
+  // `path` now. Errors: kInternal naming the file and errno.
+  absl::Status SaveState(const std::string& path);
+  // The crash points passed so far (SimKernelOptions::crash_at_point).
+  uint64_t crash_points() const { return crash_points_.load(); }
+
   ChannelSubsystem& css() { return *css_; }
   // The device model behind a subchannel, or null.
   Device* DeviceOf(std::string_view schid);
@@ -137,6 +158,13 @@ class SimKernel final : public agent::SysfsOps, public agent::VfioOps {
 
   explicit SimKernel(SimKernelOptions options);
   void OnInterrupt(uint32_t index);
+  int WriteLocked(std::string_view path, std::string_view value) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The persistent bus state as text, and its restoration (at Create).
+  std::string StateTextLocked() ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::Status RestoreStateLocked(const std::string& text) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status SaveStateLocked(const std::string& path) ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Counts a crash point; SIGKILLs the process at options_.crash_at_point.
+  void CrashPoint(std::string_view where);
 
   // Event emission (mu_ held so that events keep the kernel's order).
   void Emit(agent::DeviceAction action, std::string_view subsystem, std::string devpath,
@@ -165,6 +193,7 @@ class SimKernel final : public agent::SysfsOps, public agent::VfioOps {
 
   const SimKernelOptions options_;
   std::unique_ptr<ChannelSubsystem> css_;
+  std::atomic<uint64_t> crash_points_{0};
 
   mutable absl::Mutex mu_;
   std::vector<std::unique_ptr<Sch>> schs_ ABSL_GUARDED_BY(mu_);   // by CSS index

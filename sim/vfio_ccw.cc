@@ -87,6 +87,12 @@ CcwState VfioCcwDevice::state() const {
   return state_;
 }
 
+std::pair<uint32_t, uint32_t> VfioCcwDevice::ArenaPages() const {
+  absl::MutexLock l(&mu_);
+  if (!arena_) return {0, 0};
+  return {arena_->FreePageCount(), arena_->TotalPages()};
+}
+
 bool VfioCcwDevice::is_open() const {
   absl::MutexLock l(&mu_);
   return open_;
@@ -274,6 +280,11 @@ void VfioCcwDevice::Close() {
 void VfioCcwDevice::NotOperational() {
   absl::MutexLock l(&mu_);
   Dispatch(CcwEvent::kNotOper);
+  // The kernel's fsm_notoper() frees the channel program (no interruption
+  // will come for it) and schedules the subchannel's unregistration, whose
+  // first effect the user sees is the device request: so a user waiting for
+  // an interruption learns of it, and releases the device.
+  if (open_ && features_.req_irq && trigger_[VFIO_CCW_REQ_IRQ_INDEX] >= 0) Signal(VFIO_CCW_REQ_IRQ_INDEX);
 }
 
 void VfioCcwDevice::Operational() {

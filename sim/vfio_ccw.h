@@ -72,6 +72,9 @@ class VfioCcwDevice {
 
   CcwState state() const;
   bool is_open() const;
+  // Free and total 4 KiB pages of the kernel's arena for translated programs
+  // (0, 0 while closed). All are free whenever no program is in flight.
+  std::pair<uint32_t, uint32_t> ArenaPages() const;
 
   // OPEN event (the user got the device fd): enables the subchannel; STANDBY →
   // IDLE. Reads and writes go through `iommu` (the container's mappings).

@@ -9,7 +9,8 @@
 #   tools/fuzz.sh --build-only         # just build
 #
 # Environment:
-#   CCWPASS_FUZZ_OUTPUT_BASE  Bazel output base (default ~/.cache/ccwpass-fuzz)
+#   CCWPASS_FUZZ_OUTPUT_BASE  Bazel output base (default ~/.cache/ccwpass-fuzz-<hash of the
+#                             checkout's path>: one per work tree, never shared)
 #   CCWPASS_FUZZ_WORKDIR      where the working corpora, logs and crash inputs go
 #                             (default: a new temporary directory, kept and printed)
 #   CCWPASS_FUZZ_JOBS         parallel fuzzing processes per target (default 1)
@@ -17,11 +18,13 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-readonly ALL_TARGETS=(translate_fuzzer decoders_fuzzer program_file_fuzzer host_config_fuzzer)
+readonly ALL_TARGETS=(translate_fuzzer decoders_fuzzer program_file_fuzzer host_config_fuzzer sysfs_attr_fuzzer
+  state_file_fuzzer program_proto_fuzzer)
 # The package each fuzzer lives in; its seeds are in <package>/corpus/<fuzzer>.
 pkg_of() {
   case "$1" in
     host_config_fuzzer) echo sim/fuzz ;;
+    sysfs_attr_fuzzer|state_file_fuzzer|program_proto_fuzzer) echo agent/fuzz ;;
     *) echo translate/fuzz ;;
   esac
 }
@@ -39,7 +42,7 @@ for arg in "$@"; do
 done
 [[ ${#targets[@]} -eq 0 ]] && targets=("${ALL_TARGETS[@]}")
 
-output_base="${CCWPASS_FUZZ_OUTPUT_BASE:-$HOME/.cache/ccwpass-fuzz}"
+output_base="${CCWPASS_FUZZ_OUTPUT_BASE:-$HOME/.cache/ccwpass-fuzz-$(pwd -P | md5sum | cut -c1-8)}"
 jobs="${CCWPASS_FUZZ_JOBS:-1}"
 # The fuzz server idles out after 15 minutes: it holds ~250 MB.
 bazel_fuzz() { bazel --output_base="$output_base" --max_idle_secs=900 "$@"; }

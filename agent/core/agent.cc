@@ -210,6 +210,10 @@ SubchannelView Agent::ViewOf(const SubchannelInfo& info) {
       if (d->released || d->fsm.state() == FsmState::kNotOper || d->raw == nullptr) {
         v.state = AgentState::kNotOperational;
       }
+      if (d->raw != nullptr) {
+        v.arena_free_pages = d->raw->arena().FreePageCount();
+        v.arena_pages = d->raw->arena().TotalPages();
+      }
     }
   }
   return v;

@@ -61,6 +61,9 @@ struct SubchannelView {
   CcwCapabilities caps;
   std::optional<absl::Time> attached_at;
   std::string owner;
+  // The device's DMA arena (agent mode, while open), in 4 KiB pages: all of
+  // them are free whenever no channel program is in flight.
+  uint32_t arena_free_pages = 0, arena_pages = 0;
   // CU and device type learned by SENSE ID while attached ({type, model}).
   std::optional<std::pair<uint16_t, uint8_t>> cu_type, dev_type;
 };

@@ -65,8 +65,17 @@ int main(int argc, char** argv) {
               state_dir = "/var/lib/ccwpass", tcp, log_level = "info", metrics_address = "127.0.0.1:9810";
   uint64_t arena_bytes = 1 << 20;
   bool insecure_tcp_any_address = false;
+  std::string sim_state;
+  uint64_t sim_crash_at = 0;
   app.add_option("--sim", sim_host, "serve a simulated host described by this YAML file (docs/host-description.md)")
       ->check(CLI::ExistingFile);
+  app.add_option("--sim-state", sim_state,
+                 "with --sim: keep the simulated kernel's bus state (drivers, overrides, mdevs, paths) in this file "
+                 "across agent restarts, as a real kernel would (docs/simulator.md)");
+  app.add_option("--sim-crash-at", sim_crash_at,
+                 "with --sim, for crash tests: SIGKILL the agent at the N-th crash point of the simulated kernel "
+                 "(before/after each sysfs write, after each I/O region write; 0: never)")
+      ->capture_default_str();
   app.add_option("--sysfs-root", sysfs_root, "sysfs root (real kernel)")->capture_default_str();
   app.add_option("--dev-root", dev_root, "/dev root for /dev/vfio (real kernel)")->capture_default_str();
   app.add_option("--run-dir", run_dir, "runtime directory; the socket is <run-dir>/agent.sock")->capture_default_str();
@@ -156,7 +165,8 @@ int main(int argc, char** argv) {
   if (!sim_host.empty()) {
     absl::StatusOr<ccwpass::sim::HostConfig> host = ccwpass::sim::LoadHostConfig(sim_host);
     if (!host.ok()) return Fail(std::string(host.status().message()));
-    absl::StatusOr<std::unique_ptr<ccwpass::sim::SimKernel>> k = ccwpass::sim::SimKernel::Create(*host);
+    absl::StatusOr<std::unique_ptr<ccwpass::sim::SimKernel>> k = ccwpass::sim::SimKernel::Create(
+        *host, ccwpass::sim::SimKernelOptions{.state_file = sim_state, .crash_at_point = sim_crash_at});
     if (!k.ok()) return Fail(std::string(k.status().message()));
     sim = std::move(*k);
     sysfs = sim.get();

@@ -274,6 +274,10 @@ absl::StatusOr<ProgramRequest> ProgramFromProto(const ccw::v1::StartProgramReque
           if (c.cmd() || c.flags() || c.has_count() || !c.data().empty()) {
             return absl::InvalidArgumentError(absl::StrCat(at, ": a TIC has no cmd, flags, count or data"));
           }
+          if (c.tic() < 0 || c.tic() >= sp.ccws_size()) {
+            return absl::InvalidArgumentError(absl::StrCat(at, ".tic: ", c.tic(), " is not the index of a CCW (0 .. ",
+                                                           sp.ccws_size() - 1, ")"));
+          }
           s.tic = c.tic();
         } else {
           if (c.cmd() > 0xff) return absl::InvalidArgumentError(absl::StrCat(at, ".cmd: ", c.cmd(), " is over 0xff"));
@@ -294,7 +298,7 @@ absl::StatusOr<ProgramRequest> ProgramFromProto(const ccw::v1::StartProgramReque
         specs.push_back(std::move(s));
       }
       translate::BuildOptions o;
-      if (sp.lpm() > 0xff) return absl::InvalidArgumentError("structural.lpm: over 0xff");
+      if (sp.lpm() > 0xff) return absl::InvalidArgumentError(absl::StrCat("structural.lpm: ", sp.lpm(), " is over 0xff"));
       o.lpm = sp.lpm() ? static_cast<uint8_t>(sp.lpm()) : 0xff;
       o.pfch = !sp.no_prefetch();
       o.intparm = sp.intparm();
@@ -321,7 +325,8 @@ absl::StatusOr<ProgramRequest> ProgramFromProto(const ccw::v1::StartProgramReque
         (void)mem->Write(seg.addr(), std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(d.data()), d.size()));
       }
       const auto& o = r.orb();
-      if (o.key() > 15 || o.lpm() > 0xff) return absl::InvalidArgumentError("raw.orb: key over 15 or lpm over 0xff");
+      if (o.key() > 15) return absl::InvalidArgumentError(absl::StrCat("raw.orb.key: ", o.key(), " is over 15"));
+      if (o.lpm() > 0xff) return absl::InvalidArgumentError(absl::StrCat("raw.orb.lpm: ", o.lpm(), " is over 0xff"));
       translate::Orb orb;
       orb.intparm = o.intparm();
       orb.key = static_cast<uint8_t>(o.key());
@@ -362,6 +367,10 @@ grpc::Status SubchannelsService::ListSubchannels(grpc::ServerContext* ctx, const
                                                  ccw::v1::ListSubchannelsResponse* resp) {
   absl::StatusOr<std::string> who = Gate(access_, *ctx, Action::kListSubchannels, agent_);
   if (!who.ok()) return ToGrpcStatus(who.status());
+  if (!ccw::v1::SubchannelState_IsValid(req->state())) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("state: unknown subchannel state ", static_cast<int>(req->state())));
+  }
   absl::StatusOr<std::vector<SubchannelView>> l = agent_.List();
   if (!l.ok()) return ToGrpcStatus(l.status());
   for (const SubchannelView& v : *l) {
