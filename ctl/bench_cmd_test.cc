@@ -83,9 +83,9 @@ TEST(BenchCmdTest, TheTableView) {
   s.result.ops_per_sec = 100000;
   s.result.latency = {.p50_us = 600, .p90_us = 700, .p99_us = 900, .p999_us = 1000, .max_us = 2000, .mean_us = 610};
   EXPECT_EQ(BenchTable({u, s}),
-            "MODE    IN FLIGHT   OPS   FAILED  OPS/S   P50 us  P90 us  P99 us  P99.9 us  MAX us\n"
-            "unary   8 clients   1000  0       20000   50.0    60.0    90.0    120.5     300.0\n"
-            "stream  64 window   5000  1       100000  600.0   700.0   900.0   1000.0    2000.0\n");
+            "MODE    IN FLIGHT  OPS   FAILED  OPS/S   P50 us  P90 us  P99 us  P99.9 us  MAX us\n"
+            "unary   8 clients  1000  0       20000   50.0    60.0    90.0    120.5     300.0\n"
+            "stream  64 window  5000  1       100000  600.0   700.0   900.0   1000.0    2000.0\n");
 }
 
 }  // namespace

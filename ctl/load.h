@@ -165,10 +165,11 @@ class WindowedStream final : public grpc::ClientBidiReactor<Req, Resp> {
     mu_.Await(absl::Condition(&done_));
     return status_;
   }
-  bool Failed(std::string* why) {
+  // Whether the call ended already (and how).
+  bool Ended(grpc::Status* st) {
     absl::MutexLock l(&mu_);
     if (!done_) return false;
-    *why = status_.error_message();
+    *st = status_;
     return true;
   }
 
@@ -263,8 +264,11 @@ absl::StatusOr<LoadResult> RunWindowedStream(int window, const LoadTiming& t, co
   load_internal::WindowedStream<Req, Resp> s(window, fns);
   s.Start();
   absl::SleepFor(t.warmup);
-  std::string why;
-  if (s.Failed(&why)) return absl::UnavailableError(absl::StrCat("the stream ended during the warm-up: ", why));
+  grpc::Status ended;
+  if (s.Ended(&ended)) {
+    return absl::Status(ended.ok() ? absl::StatusCode::kUnknown : static_cast<absl::StatusCode>(ended.error_code()),
+                        absl::StrCat("the stream ended during the warm-up: ", ended.error_message()));
+  }
   s.Measure();
   absl::SleepFor(t.duration);
   LoadResult r = s.Stop();
