@@ -30,6 +30,10 @@ int main(int argc, char** argv) {
   app.add_option("--scale-sizes", sizes, "subchannels per simulated host")->delimiter(',')->capture_default_str();
   app.add_option("--attaches", o.attaches, "subchannels attached per scale host")->capture_default_str();
   app.add_option("--watchers", o.watchers, "event watchers per scale host")->capture_default_str();
+  std::string fixed;
+  int calls = 1000;
+  app.add_option("--fixed", fixed, "instead: run --calls calls of echo|unary|stream|agent|sim untimed (for callgrind)");
+  app.add_option("--calls", calls, "calls for --fixed")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (!absl::ParseDuration(duration, &o.timing.duration) || !absl::ParseDuration(warmup, &o.timing.warmup)) {
     std::fprintf(stderr, "bench: --duration and --warmup take durations like 3s or 500ms\n");
@@ -44,6 +48,12 @@ int main(int argc, char** argv) {
   }
   o.tmp_dir = tmpl;
 
+  if (!fixed.empty()) {
+    RunFixed(o, fixed, calls);
+    std::error_code ec;
+    std::filesystem::remove_all(o.tmp_dir, ec);
+    return 0;
+  }
   Report report;
   const std::string machine = Report::MachineLine(), load_before = Report::LoadLine();
   std::printf("ccwpass benchmarks: %s\n%s before\n\n", machine.c_str(), load_before.c_str());

@@ -73,6 +73,14 @@ void RunTranslate(const Options& o, Report& report);
 void RunIoPath(const Options& o, Report& report, const std::function<void(size_t, size_t)>& sizes_known,
                const std::function<const Ceilings&()>& ceilings);
 void RunScale(const Options& o, Report& report);
+// For instruction counts (valgrind --tool=callgrind): `calls` calls of `what`
+// one after another, untimed — "echo" (unary echo), "unary" (StartProgram over
+// the socket), "stream" (StreamPrograms, window 64), "agent" (Agent::Run in-process),
+// "sim" (straight to the simulated device). Run twice with different counts:
+// the difference divided by the difference in calls is the cost of one call.
+void RunFixed(const Options& o, const std::string& what, int calls);
+// `calls` unary echo calls one after another (RunFixed's "echo").
+void RunEchoFixed(const Options& o, int calls, size_t request_bytes, size_t response_bytes);
 
 }  // namespace ccwpass::bench
 

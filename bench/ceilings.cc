@@ -149,7 +149,37 @@ Row LatencyRow(const std::string& what, const ctl::LatencySummary& l, std::strin
   return Row{"ceiling", what, 1e6 / l.mean_us, l.p50_us, l.p99_us, l.p999_us, std::move(detail)};
 }
 
+// The echo server on <tmp>/echo.sock.
+struct EchoBed {
+  EchoService service;
+  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<Echo::Stub> stub;
+  EchoBed(const Options& o, size_t response_bytes) : service(response_bytes) {
+    const std::string addr = "unix:" + o.tmp_dir + "/echo.sock";
+    grpc::ServerBuilder b;
+    b.AddListeningPort(addr, grpc::InsecureServerCredentials());
+    b.RegisterService(&service);
+    server = b.BuildAndStart();
+    if (server) stub = Echo::NewStub(grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
+  }
+  ~EchoBed() {
+    if (server) server->Shutdown();
+  }
+};
+
 }  // namespace
+
+void RunEchoFixed(const Options& o, int calls, size_t request_bytes, size_t response_bytes) {
+  EchoBed bed(o, response_bytes);
+  if (!bed.server) return;
+  EchoRequest req;
+  req.set_payload(std::string(request_bytes, 'q'));
+  for (int i = 0; i < calls; ++i) {
+    grpc::ClientContext ctx;
+    EchoReply reply;
+    (void)bed.stub->Echo(&ctx, req, &reply);
+  }
+}
 
 void RunCeilings(const Options& o, size_t request_bytes, size_t response_bytes, Report& report, Ceilings* out) {
   // eventfd round trips first: they need the machine quiet.
@@ -162,18 +192,12 @@ void RunCeilings(const Options& o, size_t request_bytes, size_t response_bytes, 
     report.Add(LatencyRow("eventfd round trip, cpu 0 ↔ cpu 1", out->eventfd_cross_core, "pinned"));
   }
 
-  EchoService service(response_bytes);
-  const std::string addr = "unix:" + o.tmp_dir + "/echo.sock";
-  grpc::ServerBuilder b;
-  b.AddListeningPort(addr, grpc::InsecureServerCredentials());
-  b.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = b.BuildAndStart();
-  if (!server) {
-    report.Note("echo: cannot listen on " + addr);
+  EchoBed bed(o, response_bytes);
+  if (!bed.server) {
+    report.Note("echo: cannot listen on " + o.tmp_dir + "/echo.sock");
     return;
   }
-  auto channel = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
-  auto stub = Echo::NewStub(channel);
+  Echo::Stub* stub = bed.stub.get();
   const std::string payload(request_bytes, 'q');
   const std::string sizes = absl::StrFormat("%d B → %d B", request_bytes, response_bytes);
 
@@ -224,7 +248,6 @@ void RunCeilings(const Options& o, size_t request_bytes, size_t response_bytes, 
   } else {
     report.Note("echo stream: " + st.status().ToString());
   }
-  server->Shutdown();
 }
 
 }  // namespace ccwpass::bench

@@ -217,3 +217,56 @@ void RunIoPath(const Options& o, Report& report, const std::function<void(size_t
 }
 
 }  // namespace ccwpass::bench
+
+namespace ccwpass::bench {
+
+void RunFixed(const Options& o, const std::string& what, int calls) {
+  ctl::LoadTiming t;
+  auto bed = AgentBed::Create(ConsoleHost(64), o.tmp_dir, "fixed", false);
+  if (!bed.ok()) return;
+  std::vector<std::string> schids;
+  for (int i = 0; i < 64; ++i) {
+    schids.push_back(Schid(i));
+    if (what != "sim") (void)(*bed)->agent->Attach(schids.back(), false, "", "bench");
+  }
+  auto stub = ccw::v1::Io::NewStub((*bed)->Channel());
+  const ccw::v1::StartProgramRequest req = ctl::BenchRequest(ctl::BenchProgram::kSenseId, schids[0]);
+  if (what == "unary") {
+    for (int i = 0; i < calls; ++i) {
+      grpc::ClientContext ctx;
+      ccw::v1::StartProgramResponse resp;
+      (void)stub->StartProgram(&ctx, req, &resp);
+    }
+  } else if (what == "echo") {
+    ccw::v1::StartProgramResponse resp;
+    grpc::ClientContext ctx;
+    (void)stub->StartProgram(&ctx, req, &resp);
+    RunEchoFixed(o, calls, req.ByteSizeLong(), resp.ByteSizeLong());
+  } else if (what == "agent") {
+    BuiltProgram p = SenseIdProgram();
+    agent::ProgramRequest r{p.orb, std::move(p.memory)};
+    for (int i = 0; i < calls; ++i) (void)(*bed)->agent->Run(schids[0], r, absl::Now() + absl::Seconds(10));
+  } else if (what == "sim") {
+    auto c = sim::testing::SimClient::Attach(*(*bed)->kernel, schids[0], "00000000-0000-4000-8000-000000000001",
+                                             64 * 1024);
+    if (!c.ok()) return;
+    BuiltProgram p = SenseIdProgram();
+    for (int i = 0; i < calls; ++i) (void)(*c)->Run(p);
+  } else if (what == "stream") {
+    ccw::v1::StreamProgramRequest sr;
+    *sr.mutable_program() = req;
+    grpc::ClientContext ctx;
+    auto s = stub->StreamPrograms(&ctx);
+    ccw::v1::StreamProgramResponse resp;
+    s->Read(&resp);  // the window
+    for (int i = 0; i < calls; ++i) {
+      sr.set_tag(static_cast<uint64_t>(i));
+      s->Write(sr);
+      s->Read(&resp);
+    }
+    s->WritesDone();
+    (void)s->Finish();
+  }
+}
+
+}  // namespace ccwpass::bench
