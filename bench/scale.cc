@@ -3,6 +3,7 @@
 // socket), resident memory per subchannel, attaching 1,000 subchannels (state
 // on disk, as in production), and a burst of CRW events (one per attached
 // device) fanned out to 100 watchers over gRPC.
+#include <atomic>
 #include <fstream>
 #include <memory>
 #include <thread>
@@ -145,23 +146,44 @@ void RunScale(const Options& o, Report& report) {
                              : "FAILED: " + st.error_message()});
     }
 
-    // Attach (agent mode: bind, mdev, VFIO open, arena, SENSE ID), state on disk.
-    const int attaches = std::min(n, o.attaches);
-    const uint64_t rss_a = ResidentBytes();
-    t0 = absl::Now();
-    int failed = 0;
-    std::string first;
-    for (int i = 0; i < attaches; ++i) {
-      auto a = (*bed)->agent->Attach(Schid(i), false, "", "bench");
-      if (!a.ok() && failed++ == 0) first = a.status().ToString();
-    }
-    const absl::Duration t_attach = absl::Now() - t0;
-    const uint64_t rss_b = ResidentBytes();
-    report.Add(Row{"scale", absl::StrFormat("%s: attach %d subchannels one after another", size, attaches),
-                   attaches / absl::ToDoubleSeconds(t_attach), -1, -1, -1,
-                   absl::StrFormat("%.2f ms each, %.0f ms in all (target 1,000 ≤ 2 s); +%.0f KiB resident per attached%s",
-                                   Ms(t_attach) / attaches, Ms(t_attach), static_cast<double>(rss_b - rss_a) / 1024 / attaches,
-                                   failed ? absl::StrFormat("; %d FAILED: %s", failed, first) : "")});
+    // Attach (agent mode: bind, mdev, VFIO open, arena, SENSE ID) with the
+    // state on disk, as in production: 100 one after another (each waits for
+    // its own fsyncs), then up to `attaches` from 16 threads (group commit).
+    int attached = 0;
+    auto attach = [&](int from, int to, int threads, const std::string& how) {
+      const uint64_t rss_a = ResidentBytes();
+      std::atomic<int> next{from}, failed{0};
+      std::string first;
+      absl::Mutex first_mu;
+      t0 = absl::Now();
+      std::vector<std::thread> ts;
+      for (int t = 0; t < threads; ++t) {
+        ts.emplace_back([&] {
+          for (int i = next++; i < to; i = next++) {
+            auto a = (*bed)->agent->Attach(Schid(i), false, "", "bench");
+            if (!a.ok() && failed++ == 0) {
+              absl::MutexLock l(&first_mu);
+              first = a.status().ToString();
+            }
+          }
+        });
+      }
+      for (std::thread& t : ts) t.join();
+      const absl::Duration took = absl::Now() - t0;
+      const int count = to - from;
+      attached += count - failed;
+      const uint64_t rss_b = ResidentBytes();
+      report.Add(Row{"scale", absl::StrFormat("%s: attach %d subchannels, %s", size, count, how),
+                     count / absl::ToDoubleSeconds(took), -1, -1, -1,
+                     absl::StrFormat("%.2f ms each, %.0f ms in all (1,000 ≤ 2 s: %s); +%.0f KiB resident per attach%s",
+                                     Ms(took) / count, Ms(took), Ms(took) / count * 1000 <= 2000 ? "met" : "MISSED",
+                                     static_cast<double>(rss_b - rss_a) / 1024 / count,
+                                     failed ? absl::StrFormat("; %d FAILED: %s", failed.load(), first) : "")});
+    };
+    const int sequential = std::min(n, 100);
+    attach(0, sequential, 1, "one after another");
+    attach(sequential, std::min(n, sequential + o.attaches), 16, "16 at a time");
+    const int attaches = attached;
 
     // An event burst: a CRW from every attached device, to `watchers` gRPC watchers.
     {

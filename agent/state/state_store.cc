@@ -160,23 +160,58 @@ absl::Status StateStore::Persist(const std::map<std::string, DesiredAttachment>&
   return absl::OkStatus();
 }
 
-absl::Status StateStore::Put(const DesiredAttachment& a) {
+std::optional<DesiredAttachment> StateStore::Get(const std::string& schid) const {
   absl::MutexLock l(&mu_);
-  std::map<std::string, DesiredAttachment> next = entries_;
-  next[a.schid] = a;
-  if (absl::Status st = Persist(next); !st.ok()) return st;
-  entries_ = std::move(next);
-  return absl::OkStatus();
+  auto it = entries_.find(schid);
+  if (it == entries_.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::Status StateStore::Commit(Change& c) {
+  absl::MutexLock l(&mu_);
+  queue_.push_back(&c);
+  for (;;) {
+    auto ready = [this, &c]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return c.done || !writing_; };
+    mu_.Await(absl::Condition(&ready));
+    if (c.done) return c.status;
+    // Nobody writes: this caller writes every change queued so far.
+    std::vector<Change*> batch;
+    batch.swap(queue_);
+    std::map<std::string, DesiredAttachment> next = entries_;
+    for (Change* b : batch) b->apply(next);
+    writing_ = true;
+    mu_.Unlock();
+    const absl::Status st = Persist(next);
+    mu_.Lock();
+    writing_ = false;
+    if (st.ok()) entries_ = std::move(next);
+    for (Change* b : batch) {
+      b->status = st;
+      b->done = true;
+    }
+  }
+}
+
+absl::Status StateStore::Put(const DesiredAttachment& a) {
+  if (dir_.empty()) {
+    absl::MutexLock l(&mu_);
+    entries_[a.schid] = a;
+    return absl::OkStatus();
+  }
+  Change c{[&a](std::map<std::string, DesiredAttachment>& m) { m[a.schid] = a; }};
+  return Commit(c);
 }
 
 absl::Status StateStore::Remove(const std::string& schid) {
-  absl::MutexLock l(&mu_);
-  if (!entries_.count(schid)) return absl::OkStatus();
-  std::map<std::string, DesiredAttachment> next = entries_;
-  next.erase(schid);
-  if (absl::Status st = Persist(next); !st.ok()) return st;
-  entries_ = std::move(next);
-  return absl::OkStatus();
+  {
+    absl::MutexLock l(&mu_);
+    if (dir_.empty() || (!entries_.count(schid) && queue_.empty() && !writing_)) {
+      entries_.erase(schid);
+      return absl::OkStatus();
+    }
+  }
+  Change c{[&schid](std::map<std::string, DesiredAttachment>& m) { m.erase(schid); }};
+  return Commit(c);
 }
 
 }  // namespace ccwpass::agent

@@ -2,6 +2,10 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_format.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -45,6 +49,49 @@ TEST(StateStore, PersistsAcrossReopen) {
   EXPECT_EQ(e.at("0.1.abcd"), kB);
   std::ifstream tmp(dir + "/state.json.tmp");
   EXPECT_FALSE(tmp.good());  // renamed away
+}
+
+TEST(StateStore, ConcurrentChangesAreAllWritten) {
+  const std::string dir = TempDir("s_group");
+  {
+    auto s = StateStore::Open(dir);
+    ASSERT_TRUE(s.ok()) << s.status();
+    std::vector<std::thread> ts;
+    for (int i = 0; i < 32; ++i) {
+      ts.emplace_back([&, i] {
+        DesiredAttachment a = kA;
+        a.schid = absl::StrFormat("0.0.%04x", i);
+        EXPECT_TRUE((*s)->Put(a).ok());
+        if (i % 4 == 0) EXPECT_TRUE((*s)->Remove(a.schid).ok());
+      });
+    }
+    for (std::thread& t : ts) t.join();
+    EXPECT_EQ((*s)->entries().size(), 24u);
+    EXPECT_EQ((*s)->Get("0.0.0001"), std::optional<DesiredAttachment>([] {
+                DesiredAttachment a = kA;
+                a.schid = "0.0.0001";
+                return a;
+              }()));
+    EXPECT_EQ((*s)->Get("0.0.0004"), std::nullopt);
+  }
+  auto s = StateStore::Open(dir);
+  ASSERT_TRUE(s.ok()) << s.status();
+  const auto e = (*s)->entries();
+  ASSERT_EQ(e.size(), 24u);
+  for (int i = 0; i < 32; ++i) EXPECT_EQ(e.count(absl::StrFormat("0.0.%04x", i)), i % 4 == 0 ? 0u : 1u) << i;
+}
+
+TEST(StateStore, AFailedWriteLeavesTheStateUnchanged) {
+  const std::string dir = TempDir("s_fail");
+  auto s = StateStore::Open(dir);
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_TRUE((*s)->Put(kA).ok());
+  std::system(("rm -rf " + dir).c_str());  // the next write cannot create its file
+  EXPECT_THAT((*s)->Put(kB), StatusIs(absl::StatusCode::kInternal, HasSubstr("state.json.tmp")));
+  EXPECT_THAT((*s)->Remove("0.0.0100"), StatusIs(absl::StatusCode::kInternal, HasSubstr("state.json.tmp")));
+  const auto e = (*s)->entries();
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e.at("0.0.0100"), kA);
 }
 
 TEST(StateStore, InMemoryWithoutADirectory) {
