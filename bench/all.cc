@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   int calls = 1000;
   app.add_option("--fixed", fixed, "instead: run --calls calls of echo|unary|stream|agent|sim untimed (for callgrind)");
   app.add_option("--calls", calls, "calls for --fixed")->capture_default_str();
+  app.add_flag("--child", o.child, "(internal) one scale size, rows as TSV on stdout");
   CLI11_PARSE(app, argc, argv);
   if (!absl::ParseDuration(duration, &o.timing.duration) || !absl::ParseDuration(warmup, &o.timing.warmup)) {
     std::fprintf(stderr, "bench: --duration and --warmup take durations like 3s or 500ms\n");
@@ -55,6 +56,17 @@ int main(int argc, char** argv) {
     return 0;
   }
   Report report;
+  if (o.child) {
+    report.SetTsv(true);
+    RunScale(o, report);
+    std::error_code ec;
+    std::filesystem::remove_all(o.tmp_dir, ec);
+    return 0;
+  }
+  {
+    std::error_code ec;
+    o.self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  }
   const std::string machine = Report::MachineLine(), load_before = Report::LoadLine();
   std::printf("ccwpass benchmarks: %s\n%s before\n\n", machine.c_str(), load_before.c_str());
   Ceilings ceilings;

@@ -29,6 +29,11 @@ struct Row {
 
 class Report {
  public:
+  // Rows and notes go to stdout as "ROW\t<fields>" / "NOTE\t<text>" lines
+  // only (a child process of the suite; see Options::child).
+  void SetTsv(bool tsv) { tsv_ = tsv; }
+  // Adds what a child printed in that form.
+  void AddTsvLine(const std::string& line);
   // Prints the row at once (so a long run shows progress) and keeps it.
   void Add(Row r);
   void Note(std::string line);
@@ -39,6 +44,7 @@ class Report {
   std::string Table() const;
 
  private:
+  bool tsv_ = false;
   std::vector<Row> rows_;
   std::vector<std::string> notes_;
 };
@@ -55,6 +61,8 @@ struct Options {
   int attaches = 1000;
   int watchers = 100;
   std::string tmp_dir;               // sockets and state files
+  std::string self;                  // this program, to run each scale size in a fresh process
+  bool child = false;                // this is such a process
 };
 
 // The sections; each adds its rows to `report`.

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "bench/bench.h"
 
@@ -39,6 +40,12 @@ size_t Width(const std::string& s) {
 }  // namespace
 
 void Report::Add(Row r) {
+  if (tsv_) {
+    std::printf("ROW\t%s\t%s\t%.6g\t%.6g\t%.6g\t%.6g\t%s\n", r.section.c_str(), r.what.c_str(), r.rate, r.p50_us,
+                r.p99_us, r.p999_us, r.detail.c_str());
+    std::fflush(stdout);
+    return;
+  }
   std::printf("  %-9s %-52s %10s  p50 %9s  p99 %9s  p99.9 %9s  %s\n", r.section.c_str(), r.what.c_str(),
               RateText(r.rate).c_str(), UsText(r.p50_us).c_str(), UsText(r.p99_us).c_str(), UsText(r.p999_us).c_str(),
               r.detail.c_str());
@@ -46,7 +53,23 @@ void Report::Add(Row r) {
   rows_.push_back(std::move(r));
 }
 
+void Report::AddTsvLine(const std::string& line) {
+  std::vector<std::string> f = absl::StrSplit(line, '\t');
+  if (f.size() == 2 && f[0] == "NOTE") {
+    Note(f[1]);
+  } else if (f.size() == 8 && f[0] == "ROW") {
+    Add(Row{f[1], f[2], std::stod(f[3]), std::stod(f[4]), std::stod(f[5]), std::stod(f[6]), f[7]});
+  } else if (!line.empty()) {
+    std::printf("  %s\n", line.c_str());
+  }
+}
+
 void Report::Note(std::string line) {
+  if (tsv_) {
+    std::printf("NOTE\t%s\n", line.c_str());
+    std::fflush(stdout);
+    return;
+  }
   std::printf("  note: %s\n", line.c_str());
   std::fflush(stdout);
   notes_.push_back(std::move(line));

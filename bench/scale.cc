@@ -85,6 +85,26 @@ double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
 }  // namespace
 
 void RunScale(const Options& o, Report& report) {
+  if (!o.child && !o.self.empty()) {
+    // Each size in a fresh process: resident memory then belongs to that host alone.
+    for (int n : o.scale_sizes) {
+      const std::string cmd = absl::StrFormat("'%s' --child --sections scale --scale-sizes %d --attaches %d --watchers %d",
+                                              o.self, n, o.attaches, o.watchers);
+      FILE* p = popen(cmd.c_str(), "r");
+      if (!p) {
+        report.Note("scale: cannot run " + cmd);
+        continue;
+      }
+      char buf[4096];
+      while (fgets(buf, sizeof buf, p)) {
+        std::string line(buf);
+        if (!line.empty() && line.back() == '\n') line.pop_back();
+        report.AddTsvLine(line);
+      }
+      if (const int rc = pclose(p); rc != 0) report.Note(absl::StrFormat("scale %d: the child exited with %d", n, rc));
+    }
+    return;
+  }
   for (int n : o.scale_sizes) {
     const std::string size = n % 1024 == 0 ? absl::StrFormat("%d k", n / 1024) : absl::StrFormat("%d", n);
     const uint64_t rss0 = ResidentBytes();
