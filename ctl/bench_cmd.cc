@@ -78,7 +78,7 @@ std::string BenchTable(const std::vector<BenchRow>& rows) {
   TextTable t({"MODE", "IN FLIGHT", "OPS", "FAILED", "OPS/S", "P50 us", "P90 us", "P99 us", "P99.9 us", "MAX us"});
   for (const BenchRow& r : rows) {
     const LatencySummary& l = r.result.latency;
-    t.AddRow({r.mode, fmt::format("{} {}", r.concurrency, r.mode == "unary" ? "clients" : "window"),
+    t.AddRow({r.mode, fmt::format("{} {}", r.concurrency, r.mode != "unary" ? "window" : r.concurrency == 1 ? "client" : "clients"),
               fmt::format("{}", r.result.ops), fmt::format("{}", r.result.failed),
               fmt::format("{:.0f}", r.result.ops_per_sec), fmt::format("{:.1f}", l.p50_us),
               fmt::format("{:.1f}", l.p90_us), fmt::format("{:.1f}", l.p99_us), fmt::format("{:.1f}", l.p999_us),
