@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
   app.add_option("--scale-sizes", sizes, "subchannels per simulated host")->delimiter(',')->capture_default_str();
   app.add_option("--attaches", o.attaches, "subchannels attached per scale host")->capture_default_str();
   app.add_option("--watchers", o.watchers, "event watchers per scale host")->capture_default_str();
+  app.add_option("--scrape-attached", o.scrape_attached, "subchannels attached when /metrics is scraped")
+      ->capture_default_str();
   std::string fixed;
   int calls = 1000;
   app.add_option("--fixed", fixed, "instead: run --calls calls of echo|unary|stream|agent|sim untimed (for callgrind)");

@@ -60,6 +60,7 @@ struct Options {
   std::vector<int> scale_sizes;      // subchannels per simulated host
   int attaches = 1000;
   int watchers = 100;
+  int scrape_attached = 10000;       // attached (agent + hand-off mode) when /metrics is scraped
   std::string tmp_dir;               // sockets and state files
   std::string self;                  // this program, to run each scale size in a fresh process
   bool child = false;                // this is such a process

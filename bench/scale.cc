@@ -3,13 +3,20 @@
 // socket), resident memory per subchannel, attaching 1,000 subchannels (state
 // on disk, as in production), and a burst of CRW events (one per attached
 // device) fanned out to 100 watchers over gRPC.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <thread>
 
 #include "absl/strings/str_format.h"
 #include "bench/bed.h"
+#include "agent/metrics/metrics.h"
 #include "bench/bench.h"
 
 namespace ccwpass::bench {
@@ -82,14 +89,44 @@ class Watcher final : public grpc::ClientReadReactor<ccw::v1::Event> {
 std::string PerSub(uint64_t bytes, int n) { return absl::StrFormat("%.0f B/subchannel", static_cast<double>(bytes) / n); }
 double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
 
+// GET `path` from 127.0.0.1:`port` (HTTP/1.0, the whole answer); `*bytes`:
+// the body's size. Errors: kUnavailable (connect, read), kInternal (status not 200).
+absl::Status HttpGet(int port, const std::string& path, size_t* bytes) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return absl::UnavailableError(absl::StrCat("connect 127.0.0.1:", port, ": ", std::strerror(errno)));
+  }
+  const std::string req = absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+  if (::write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
+    ::close(fd);
+    return absl::UnavailableError("write");
+  }
+  std::string answer;
+  char buf[65536];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) answer.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  const size_t body = answer.find("\r\n\r\n");
+  if (answer.rfind("HTTP/1.", 0) != 0 || answer.find(" 200 ") > 12 || body == std::string::npos) {
+    return absl::InternalError(absl::StrCat("unexpected answer: ", answer.substr(0, 80)));
+  }
+  *bytes = answer.size() - body - 4;
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RunScale(const Options& o, Report& report) {
   if (!o.child && !o.self.empty()) {
     // Each size in a fresh process: resident memory then belongs to that host alone.
     for (int n : o.scale_sizes) {
-      const std::string cmd = absl::StrFormat("'%s' --child --sections scale --scale-sizes %d --attaches %d --watchers %d",
-                                              o.self, n, o.attaches, o.watchers);
+      const std::string cmd =
+          absl::StrFormat("'%s' --child --sections scale --scale-sizes %d --attaches %d --watchers %d --scrape-attached %d",
+                          o.self, n, o.attaches, o.watchers, o.scrape_attached);
       FILE* p = popen(cmd.c_str(), "r");
       if (!p) {
         report.Note("scale: cannot run " + cmd);
@@ -204,6 +241,47 @@ void RunScale(const Options& o, Report& report) {
     attach(0, sequential, 1, "one after another");
     attach(sequential, std::min(n, sequential + o.attaches), 16, "16 at a time");
     const int attaches = attached;
+
+    // A metrics scrape with 10,000 attached: the rest in hand-off mode (no
+    // VFIO device, no arena), then GET /metrics over HTTP.
+    if (n >= o.scrape_attached + sequential) {
+      const int agent_mode = attached;
+      std::atomic<int> next{sequential + o.attaches}, failed{0};
+      const int to = sequential + o.attaches + (o.scrape_attached - agent_mode);
+      t0 = absl::Now();
+      std::vector<std::thread> ts;
+      for (int t = 0; t < 16; ++t) {
+        ts.emplace_back([&] {
+          for (int i = next++; i < to; i = next++) {
+            if (!(*bed)->agent->Attach(Schid(i), true, "", "bench").ok()) ++failed;
+          }
+        });
+      }
+      for (std::thread& t : ts) t.join();
+      const absl::Duration took = absl::Now() - t0;
+      report.Add(Row{"scale", absl::StrFormat("%s: attach %d more in hand-off mode, 16 at a time", size,
+                                              to - (sequential + o.attaches)),
+                     (to - (sequential + o.attaches)) / absl::ToDoubleSeconds(took), -1, -1, -1,
+                     absl::StrFormat("%.0f ms%s", Ms(took), failed ? absl::StrFormat("; %d FAILED", failed.load()) : "")});
+      auto metrics = agent::MetricsServer::Start("127.0.0.1:0", agent::StatsSourceOf(*(*bed)->agent));
+      if (!metrics.ok()) {
+        report.Note("metrics: " + metrics.status().ToString());
+      } else {
+        for (int pass = 0; pass < 2; ++pass) {
+          size_t bytes = 0;
+          t0 = absl::Now();
+          const absl::Status st = HttpGet((*metrics)->port(), "/metrics", &bytes);
+          const absl::Duration took = absl::Now() - t0;
+          report.Add(Row{"scale", absl::StrFormat("%s: scrape /metrics with %d attached%s", size,
+                                                  agent_mode + (to - (sequential + o.attaches)) - failed,
+                                                  pass ? " (again)" : ""),
+                         -1, -1, -1, -1,
+                         st.ok() ? absl::StrFormat("%.0f ms, %.1f MB (target ≤ 250 ms: %s)", Ms(took), bytes / 1e6,
+                                                   Ms(took) <= 250 ? "met" : "MISSED")
+                                 : "FAILED: " + st.ToString()});
+        }
+      }
+    }
 
     // An event burst: a CRW from every attached device, to `watchers` gRPC watchers.
     {

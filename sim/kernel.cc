@@ -413,8 +413,14 @@ int SimKernel::CreateMdev(Sch& s, std::string_view uuid_text) {
   if (!ParseUuid(uuid_text, &uuid)) return EINVAL;
   if (FindSchByMdev(uuid)) return EEXIST;
   if (s.mdev) return EUSERS;  // available_instances is 0
-  int group = 0;
-  while (groups_in_use_.count(group)) ++group;
+  // The lowest free group number (as before), without walking every group in use.
+  int group;
+  if (!groups_freed_.empty()) {
+    group = *groups_freed_.begin();
+    groups_freed_.erase(groups_freed_.begin());
+  } else {
+    group = groups_next_++;
+  }
   groups_in_use_.insert(group);
   auto m = std::make_unique<Mdev>();
   m->uuid = uuid;
@@ -471,6 +477,7 @@ void SimKernel::RemoveMdev(Sch& s, absl::Duration wait) {
   Emit(DeviceAction::kRemove, "mdev", path, "");
   Emit(DeviceAction::kRemove, "vfio", absl::StrCat("devices/virtual/vfio/", m.group), "");
   groups_in_use_.erase(m.group);
+  groups_freed_.insert(m.group);
   by_mdev_.erase(m.uuid);
   by_group_.erase(m.group);
   s.mdev.reset();

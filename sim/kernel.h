@@ -175,6 +175,9 @@ class SimKernel final : public agent::SysfsOps, public agent::VfioOps {
   std::map<uint8_t, ChannelPathConfig> chps_ ABSL_GUARDED_BY(mu_);
   std::map<uint8_t, bool> vary_ ABSL_GUARDED_BY(mu_);  // true: varied off (chp status "offline")
   std::set<int> groups_in_use_ ABSL_GUARDED_BY(mu_);
+  // Every number below groups_next_ is in use or in groups_freed_.
+  std::set<int> groups_freed_ ABSL_GUARDED_BY(mu_);
+  int groups_next_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<int, std::shared_ptr<FdEntry>> fds_ ABSL_GUARDED_BY(mu_);
   int next_fd_ ABSL_GUARDED_BY(mu_) = 1 << 20;
   uint64_t seqnum_ ABSL_GUARDED_BY(mu_) = 0;
