@@ -91,7 +91,7 @@ double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
 
 // GET `path` from 127.0.0.1:`port` (HTTP/1.0, the whole answer); `*bytes`:
 // the body's size. Errors: kUnavailable (connect, read), kInternal (status not 200).
-absl::Status HttpGet(int port, const std::string& path, size_t* bytes) {
+absl::Status HttpGet(int port, const std::string& path, size_t* bytes, size_t* samples) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -115,6 +115,12 @@ absl::Status HttpGet(int port, const std::string& path, size_t* bytes) {
     return absl::InternalError(absl::StrCat("unexpected answer: ", answer.substr(0, 80)));
   }
   *bytes = answer.size() - body - 4;
+  *samples = 0;
+  for (size_t at = body + 4; at < answer.size();) {
+    const size_t nl = answer.find('\n', at);
+    if (answer[at] != '#' && answer[at] != '\n') ++*samples;
+    at = nl == std::string::npos ? answer.size() : nl + 1;
+  }
   return absl::OkStatus();
 }
 
@@ -268,16 +274,16 @@ void RunScale(const Options& o, Report& report) {
         report.Note("metrics: " + metrics.status().ToString());
       } else {
         for (int pass = 0; pass < 2; ++pass) {
-          size_t bytes = 0;
+          size_t bytes = 0, samples = 0;
           t0 = absl::Now();
-          const absl::Status st = HttpGet((*metrics)->port(), "/metrics", &bytes);
+          const absl::Status st = HttpGet((*metrics)->port(), "/metrics", &bytes, &samples);
           const absl::Duration took = absl::Now() - t0;
           report.Add(Row{"scale", absl::StrFormat("%s: scrape /metrics with %d attached%s", size,
                                                   agent_mode + (to - (sequential + o.attaches)) - failed,
                                                   pass ? " (again)" : ""),
                          -1, -1, -1, -1,
-                         st.ok() ? absl::StrFormat("%.0f ms, %.1f MB (target ≤ 250 ms: %s)", Ms(took), bytes / 1e6,
-                                                   Ms(took) <= 250 ? "met" : "MISSED")
+                         st.ok() ? absl::StrFormat("%.0f ms, %.1f MB, %d samples (target ≤ 250 ms: %s)", Ms(took),
+                                                   bytes / 1e6, samples, Ms(took) <= 250 ? "met" : "MISSED")
                                  : "FAILED: " + st.ToString()});
         }
       }

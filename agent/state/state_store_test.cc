@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 
 #include "gmock/gmock.h"
+#include "nlohmann/json.hpp"
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
 
@@ -92,6 +93,31 @@ TEST(StateStore, AFailedWriteLeavesTheStateUnchanged) {
   const auto e = (*s)->entries();
   ASSERT_EQ(e.size(), 1u);
   EXPECT_EQ(e.at("0.0.0100"), kA);
+}
+
+// Serialize writes the text directly; it is the text a JSON tree gave before.
+TEST(StateStore, SerializeIsTheJsonDump) {
+  auto tree = [](const std::map<std::string, DesiredAttachment>& entries) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& [schid, a] : entries) {
+      arr.push_back({{"schid", a.schid},
+                     {"mode", a.handoff ? "handoff" : "agent"},
+                     {"mdev_uuid", a.mdev_uuid},
+                     {"owner", a.owner},
+                     {"attached_at", a.attached_at},
+                     {"phase", a.detaching ? "detaching" : "attached"}});
+    }
+    nlohmann::json j = {{"version", 1}, {"attachments", arr}};
+    return j.dump(2) + "\n";
+  };
+  DesiredAttachment odd = kB;
+  odd.owner = "ipv6:[::1]:4711 \"quoted\" \\ tab\t\x01 \xc3\xa9";
+  odd.detaching = true;
+  odd.attached_at = -5;
+  for (const auto& entries : std::vector<std::map<std::string, DesiredAttachment>>{
+           {}, {{kA.schid, kA}}, {{kA.schid, kA}, {odd.schid, odd}}}) {
+    EXPECT_EQ(StateStore::Serialize(entries), tree(entries));
+  }
 }
 
 TEST(StateStore, InMemoryWithoutADirectory) {
