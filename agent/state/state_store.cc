@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -88,8 +89,12 @@ std::string StateStore::Serialize(const std::map<std::string, DesiredAttachment>
   // The text nlohmann::json's dump(2) gives for {"attachments": [...], "version": 1}
   // (keys sorted, two-space indent), written directly: building a JSON tree of
   // every entry for each write took most of the time of attaching the
-  // 10,000th subchannel. Strings are quoted by nlohmann::json itself.
-  auto quote = [](const std::string& s) { return nlohmann::json(s).dump(); };
+  // 10,000th subchannel. Strings other than plain printable ASCII are
+  // quoted by nlohmann::json itself.
+  auto quote = [](const std::string& s) {
+    const bool plain = std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+    return plain ? absl::StrCat("\"", s, "\"") : nlohmann::json(s).dump();
+  };
   std::string out = "{\n  \"attachments\": [";
   bool first = true;
   for (const auto& [schid, a] : entries) {
