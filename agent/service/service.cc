@@ -583,8 +583,13 @@ class BlockingPool {
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-IoService::IoService(Agent& agent, IoServiceOptions options)
-    : agent_(agent), options_(options), pool_(std::make_unique<BlockingPool>(options.stream_threads)) {}
+IoService::IoService(Agent& agent, const access::Access* access, access::ProgramPolicy* policy,
+                     IoServiceOptions options)
+    : agent_(agent),
+      access_(access),
+      policy_(policy),
+      options_(options),
+      pool_(std::make_unique<BlockingPool>(options.stream_threads)) {}
 
 IoService::~IoService() = default;
 
@@ -595,8 +600,9 @@ using ccw::v1::StreamProgramResponse;
 
 class StreamReactor final : public grpc::ServerBidiReactor<StreamProgramRequest, StreamProgramResponse> {
  public:
-  StreamReactor(Agent& agent, BlockingPool& pool, grpc::CallbackServerContext* ctx, uint32_t window)
-      : agent_(agent), pool_(pool), s_(std::make_shared<State>()) {
+  StreamReactor(Agent& agent, const access::Access* access, access::ProgramPolicy* policy, BlockingPool& pool,
+                grpc::CallbackServerContext* ctx, uint32_t window)
+      : agent_(agent), access_(access), policy_(policy), pool_(pool), ctx_(ctx), s_(std::make_shared<State>()) {
     s_->window = window;
     if (ctx->deadline() != std::chrono::system_clock::time_point::max()) {
       s_->stream_deadline = absl::FromChrono(ctx->deadline());
@@ -628,18 +634,24 @@ class StreamReactor final : public grpc::ServerBidiReactor<StreamProgramRequest,
     const absl::Duration timeout = absl::Seconds(in_.timeout().seconds()) + absl::Nanoseconds(in_.timeout().nanos());
     item.deadline = std::min(s_->stream_deadline, absl::Now() + (timeout > absl::ZeroDuration() ? timeout
                                                                                                  : kDefaultIoDeadline));
+    // Who may run it, as StartProgram asks for each call.
+    absl::StatusOr<std::string> who = Gate(access_, *ctx_, Action::kStartProgram, agent_, item.program.schid());
     absl::StatusOr<std::pair<uint8_t, uint16_t>> id = ParseBusId(item.program.schid());
-    if (!id.ok()) {
+    if (!who.ok() || !id.ok()) {
       // The same error StartProgram gives (it returns before any I/O), without
       // queueing behind anything.
       StreamProgramResponse r;
       r.set_tag(item.tag);
-      const absl::Status st = RunStartProgram(agent_, item.program, item.deadline, nullptr, r.mutable_result());
+      const absl::Status st = !who.ok() ? who.status()
+                                        : RunStartProgram(agent_, policy_, *who, item.program, item.deadline, nullptr,
+                                                          r.mutable_result());
+      r.clear_result();
       r.mutable_error()->set_code(static_cast<int>(st.code()));
       r.mutable_error()->set_message(std::string(st.message()));
       --s_->outstanding;
       SendLocked(std::move(r));
     } else {
+      item.who = std::move(*who);
       const std::string schid = FormatSchid(id->first, id->second);
       Lane& lane = s_->lanes[schid];
       lane.q.push_back(std::move(item));
@@ -680,6 +692,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<StreamProgramRequest,
  private:
   struct Item {
     uint64_t tag = 0;
+    std::string who;  // the caller's owner string (Gate)
     ccw::v1::StartProgramRequest program;
     absl::Time deadline;
   };
@@ -724,7 +737,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<StreamProgramRequest,
       }
       StreamProgramResponse r;
       r.set_tag(item.tag);
-      const absl::Status st = RunStartProgram(agent_, item.program, item.deadline,
+      const absl::Status st = RunStartProgram(agent_, policy_, item.who, item.program, item.deadline,
                                               [&s] { return s->cancelled.load(); }, r.mutable_result());
       if (!st.ok()) {
         r.mutable_error()->set_code(static_cast<int>(st.code()));
@@ -762,7 +775,10 @@ class StreamReactor final : public grpc::ServerBidiReactor<StreamProgramRequest,
   }
 
   Agent& agent_;
+  const access::Access* access_;
+  access::ProgramPolicy* policy_;
   BlockingPool& pool_;
+  grpc::CallbackServerContext* ctx_;
   std::shared_ptr<State> s_;
   StreamProgramRequest in_;
 };
@@ -771,7 +787,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<StreamProgramRequest,
 
 grpc::ServerBidiReactor<StreamProgramRequest, StreamProgramResponse>* IoService::StreamPrograms(
     grpc::CallbackServerContext* ctx) {
-  return new StreamReactor(agent_, *pool_, ctx, options_.stream_window);
+  return new StreamReactor(agent_, access_, policy_, *pool_, ctx, options_.stream_window);
 }
 
 // ---------------------------------------------------------------------------
