@@ -151,6 +151,9 @@ void RunIoPath(const Options& o, Report& report, const std::function<void(size_t
   }
   sizes_known(probe.ByteSizeLong(), probe_resp.ByteSizeLong());
   const Ceilings& c = ceilings();
+  // Without the ceilings section there is nothing to compare with.
+  const bool have = c.echo_unary[0].ops > 0 && c.eventfd_rt.p50_us > 0;
+  auto vs = [have](std::string text) { return have ? text : std::string("no ceilings in this run"); };
 
   ctl::IoLoadOptions lo;
   lo.schids = schids;
@@ -168,9 +171,9 @@ void RunIoPath(const Options& o, Report& report, const std::function<void(size_t
     const ctl::LoadResult& e = c.echo_unary[i];
     Row row = FromLoad("e2e", absl::StrFormat("StartProgram, %d sync client%s", clients[i], clients[i] > 1 ? "s" : ""), *r);
     const double ratio = r->ops_per_sec / e.ops_per_sec, p99 = r->latency.p99_us / e.latency.p99_us;
-    row.detail += absl::StrFormat("%s%.2f × echo's rate (≥ 0.70: %s), p99 %.2f × echo's (≤ 1.5: %s)",
-                                  row.detail.empty() ? "" : "; ", ratio, ratio >= 0.7 ? "met" : "MISSED", p99,
-                                  p99 <= 1.5 ? "met" : "MISSED");
+    row.detail += (row.detail.empty() ? "" : "; ") +
+                  vs(absl::StrFormat("%.2f × echo's rate (≥ 0.70: %s), p99 %.2f × echo's (≤ 1.5: %s)", ratio,
+                                     ratio >= 0.7 ? "met" : "MISSED", p99, p99 <= 1.5 ? "met" : "MISSED"));
     report.Add(row);
   }
   {
@@ -188,8 +191,8 @@ void RunIoPath(const Options& o, Report& report, const std::function<void(size_t
       stub->async()->StartProgram(s.ctx.get(), &s.req, &s.resp, std::move(done));
     });
     Row row = FromLoad("e2e", "StartProgram, callback client, 64 in flight", r);
-    row.detail += absl::StrFormat("%s%.2f × echo's rate", row.detail.empty() ? "" : "; ",
-                                  r.ops_per_sec / c.echo_callback64.ops_per_sec);
+    row.detail += (row.detail.empty() ? "" : "; ") +
+                  vs(absl::StrFormat("%.2f × echo's rate", r.ops_per_sec / c.echo_callback64.ops_per_sec));
     report.Add(row);
   }
   {
@@ -199,9 +202,9 @@ void RunIoPath(const Options& o, Report& report, const std::function<void(size_t
       report.Note("stream: " + r.status().ToString());
     } else {
       Row row = FromLoad("e2e", "StreamPrograms, window 64 over 64 subchannels", *r);
-      row.detail += absl::StrFormat("%s%.2f × echo stream's rate; target ≥ 100 k/s: %s", row.detail.empty() ? "" : "; ",
-                                    r->ops_per_sec / c.echo_stream64.ops_per_sec,
-                                    r->ops_per_sec >= 100000 ? "met" : "MISSED");
+      row.detail += (row.detail.empty() ? "" : "; ") +
+                    vs(absl::StrFormat("%.2f × echo stream's rate", r->ops_per_sec / c.echo_stream64.ops_per_sec)) +
+                    absl::StrFormat("; target ≥ 100 k/s: %s", r->ops_per_sec >= 100000 ? "met" : "MISSED");
       report.Add(row);
     }
   }
@@ -211,9 +214,11 @@ void RunIoPath(const Options& o, Report& report, const std::function<void(size_t
   const double served = e2e1.latency.p50_us - c.echo_unary[0].latency.p50_us - sim1.p50_us;
   const double rt = c.eventfd_rt.p50_us;
   report.Add(Row{"overhead", "Agent::Run − simulated device alone (p50)", -1, core, -1, -1,
-                 absl::StrFormat("%.2f × eventfd round trip (%.1f µs)", core / rt, rt)});
+                 vs(absl::StrFormat("%.2f × eventfd round trip (%.1f µs; ≤ 2: %s)", core / rt, rt,
+                                    core <= 2 * rt ? "met" : "MISSED"))});
   report.Add(Row{"overhead", "StartProgram e2e − echo − simulated device (p50)", -1, served, -1, -1,
-                 absl::StrFormat("%.2f × eventfd round trip (≤ 2: %s)", served / rt, served <= 2 * rt ? "met" : "MISSED")});
+                 vs(absl::StrFormat("%.2f × eventfd round trip (≤ 2: %s)", served / rt,
+                                    served <= 2 * rt ? "met" : "MISSED"))});
 }
 
 }  // namespace ccwpass::bench
