@@ -1,6 +1,7 @@
 #include "ctl/cli.h"
 
 #include "CLI/CLI.hpp"
+#include "ctl/bench_cmd.h"
 #include "ctl/completion.h"
 #include "ctl/events_cmd.h"
 #include "ctl/exit_codes.h"
@@ -30,6 +31,7 @@ int RunCcwctl(const std::vector<std::string>& args, std::ostream& out, std::ostr
   AddIoCommands(app, online);
   AddEventsCommand(app, online);
   AddStatsCommand(app, online);
+  AddBenchCommand(app, online);
   AddCompletionCommand(app, out, &exit_code);
 
   // CLI11 wants argc/argv; it reads args[0] as the program name.

@@ -46,7 +46,7 @@ TEST(CompletionTest, BashNamesEveryCommandAndOption) {
   const std::string bash = Completion("bash", &code);
   EXPECT_EQ(code, kExitOk);
   EXPECT_THAT(bash, HasSubstr(
-                        "    \"\") echo \"program list get attach detach reset io halt clear schib events stats completion\" ;;\n"));
+                        "    \"\") echo \"program list get attach detach reset io halt clear schib events stats bench completion\" ;;\n"));
   EXPECT_THAT(bash, HasSubstr("    \"io\") echo \"sense-id rdc run\" ;;\n"));
   EXPECT_THAT(bash, HasSubstr("    \"program\") echo \"check show\" ;;\n"));
   EXPECT_THAT(bash, HasSubstr("    \"list\") echo \"-h --help --attached --io --cu --driver --state -o --output\" ;;\n"));
@@ -58,7 +58,7 @@ TEST(CompletionTest, BashNamesEveryCommandAndOption) {
   // Every option any --help shows appears in the script.
   const std::vector<std::vector<std::string>> commands = {
       {}, {"program"}, {"program", "check"}, {"list"}, {"get"}, {"attach"}, {"detach"}, {"reset"}, {"io"},
-      {"io", "sense-id"}, {"io", "rdc"}, {"io", "run"}, {"halt"}, {"clear"}, {"schib"}, {"events"}, {"stats"}, {"completion"}};
+      {"io", "sense-id"}, {"io", "rdc"}, {"io", "run"}, {"halt"}, {"clear"}, {"schib"}, {"events"}, {"stats"}, {"bench"}, {"completion"}};
   for (const auto& c : commands) {
     for (const std::string& line : HelpOf(c)) {
       const size_t dash = line.find("--");
@@ -99,7 +99,7 @@ TEST(CompletionTest, BashCompletesWords) {
   if (std::system("command -v bash >/dev/null 2>&1") != 0) GTEST_SKIP() << "no bash";
   int code = -1;
   const std::string bash = Completion("bash", &code);
-  EXPECT_EQ(Complete(bash, "ccwctl ''"), "program list get attach detach reset io halt clear schib events stats completion");
+  EXPECT_EQ(Complete(bash, "ccwctl ''"), "program list get attach detach reset io halt clear schib events stats bench completion");
   EXPECT_EQ(Complete(bash, "ccwctl io r"), "rdc run");
   EXPECT_EQ(Complete(bash, "ccwctl --agent unix:///x.sock io r"), "rdc run");
   EXPECT_EQ(Complete(bash, "ccwctl get 0.0.01"), "0.0.0100 0.0.0101");

@@ -284,7 +284,9 @@ void ChannelSubsystem::Run() {
   constexpr auto kSpin = std::chrono::microseconds(50);
   std::vector<WorkItem> batch;
   bool spin = false;
+  auto idle_since = std::chrono::steady_clock::now();  // when the last batch ended
   for (;;) {
+    bool spin_next;
     {
       absl::MutexLock l(&q_mu_);
       for (;;) {
@@ -317,6 +319,11 @@ void ChannelSubsystem::Run() {
           q_mu_.AwaitWithTimeout(absl::Condition(&wake), absl::FromChrono(wait));
         }
       }
+      // Poll after this batch only when work came back soon after the last
+      // one: a busy channel subsystem (many programs in flight) gains, while
+      // one that waits for each client's round trip would only take the core
+      // that client needs to send the next program.
+      spin_next = std::chrono::steady_clock::now() - idle_since < kSpin;
       batch.swap(ready_);
       n_ready_.store(0, std::memory_order_relaxed);
     }
@@ -324,7 +331,8 @@ void ChannelSubsystem::Run() {
       Process(w);
     }
     batch.clear();
-    spin = true;
+    idle_since = std::chrono::steady_clock::now();
+    spin = spin_next;
   }
 }
 

@@ -292,6 +292,7 @@ absl::StatusOr<std::unique_ptr<SimKernel>> SimKernel::Create(const HostConfig& h
     // At boot every I/O subchannel is bound to io_subchannel.
     if (c.type == 0) s->driver = std::string(kIoSubchannel);
     k->by_name_[s->name] = s.get();
+    if (!s->busid.empty()) k->by_busid_[s->busid] = s.get();
     k->schs_.push_back(std::move(s));
   }
   {
@@ -460,26 +461,26 @@ SimKernel::Sch* SimKernel::FindSch(std::string_view name) {
   return it == by_name_.end() ? nullptr : it->second;
 }
 
+// Indexed lookups: at 65,536 subchannels a scan of all of them per sysfs
+// path or VFIO open made attaching cost O(n) each.
 SimKernel::Sch* SimKernel::FindSchByDevBusid(std::string_view busid) {
   // dev_busid 0.<ssid>.<devno>: devnos are unique within a subchannel set.
-  for (auto& s : schs_) {
-    if (s->present && s->busid == busid) return s.get();
-  }
-  return nullptr;
+  auto it = by_busid_.find(AbslView(busid));
+  return it != by_busid_.end() && it->second->present ? it->second : nullptr;
 }
 
 SimKernel::Sch* SimKernel::FindSchByMdev(std::string_view uuid) {
-  for (auto& s : schs_) {
-    if (s->present && s->mdev && s->mdev->uuid == uuid) return s.get();
-  }
-  return nullptr;
+  auto it = by_mdev_.find(AbslView(uuid));
+  if (it == by_mdev_.end()) return nullptr;
+  Sch* s = it->second;
+  return s->present && s->mdev && s->mdev->uuid == uuid ? s : nullptr;
 }
 
 SimKernel::Sch* SimKernel::FindSchByGroup(int group) {
-  for (auto& s : schs_) {
-    if (s->present && s->mdev && s->mdev->group == group) return s.get();
-  }
-  return nullptr;
+  auto it = by_group_.find(group);
+  if (it == by_group_.end()) return nullptr;
+  Sch* s = it->second;
+  return s->present && s->mdev && s->mdev->group == group ? s : nullptr;
 }
 
 int SimKernel::Bind(Sch& s, std::string_view driver) {
@@ -528,8 +529,14 @@ int SimKernel::CreateMdev(Sch& s, std::string_view uuid_text) {
   if (!ParseUuid(uuid_text, &uuid)) return EINVAL;
   if (FindSchByMdev(uuid)) return EEXIST;
   if (s.mdev) return EUSERS;  // available_instances is 0
-  int group = 0;
-  while (groups_in_use_.count(group)) ++group;
+  // The lowest free group number (as before), without walking every group in use.
+  int group;
+  if (!groups_freed_.empty()) {
+    group = *groups_freed_.begin();
+    groups_freed_.erase(groups_freed_.begin());
+  } else {
+    group = groups_next_++;
+  }
   groups_in_use_.insert(group);
   auto m = std::make_unique<Mdev>();
   m->uuid = uuid;
@@ -544,6 +551,8 @@ int SimKernel::CreateMdev(Sch& s, std::string_view uuid_text) {
     irq_route_[s.index] = m->dev;
   }
   s.mdev = std::move(m);
+  by_mdev_[uuid] = &s;
+  by_group_[group] = &s;
   const std::string path = absl::StrCat("devices/css0/", s.name, "/", uuid);
   Emit(DeviceAction::kAdd, "mdev", path, "");
   Emit(DeviceAction::kBind, "mdev", path, kMdevDriver);
@@ -584,6 +593,9 @@ void SimKernel::RemoveMdev(Sch& s, absl::Duration wait) {
   Emit(DeviceAction::kRemove, "mdev", path, "");
   Emit(DeviceAction::kRemove, "vfio", absl::StrCat("devices/virtual/vfio/", m.group), "");
   groups_in_use_.erase(m.group);
+  groups_freed_.insert(m.group);
+  by_mdev_.erase(m.uuid);
+  by_group_.erase(m.group);
   s.mdev.reset();
 }
 

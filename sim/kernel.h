@@ -198,9 +198,15 @@ class SimKernel final : public agent::SysfsOps, public agent::VfioOps {
   mutable absl::Mutex mu_;
   std::vector<std::unique_ptr<Sch>> schs_ ABSL_GUARDED_BY(mu_);   // by CSS index
   absl::flat_hash_map<std::string, Sch*> by_name_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Sch*> by_busid_ ABSL_GUARDED_BY(mu_);  // dev_busid -> subchannel
+  absl::flat_hash_map<std::string, Sch*> by_mdev_ ABSL_GUARDED_BY(mu_);   // mdev UUID -> subchannel
+  absl::flat_hash_map<int, Sch*> by_group_ ABSL_GUARDED_BY(mu_);          // IOMMU group -> subchannel
   std::map<uint8_t, ChannelPathConfig> chps_ ABSL_GUARDED_BY(mu_);
   std::map<uint8_t, bool> vary_ ABSL_GUARDED_BY(mu_);  // true: varied off (chp status "offline")
   std::set<int> groups_in_use_ ABSL_GUARDED_BY(mu_);
+  // Every number below groups_next_ is in use or in groups_freed_.
+  std::set<int> groups_freed_ ABSL_GUARDED_BY(mu_);
+  int groups_next_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<int, std::shared_ptr<FdEntry>> fds_ ABSL_GUARDED_BY(mu_);
   int next_fd_ ABSL_GUARDED_BY(mu_) = 1 << 20;
   uint64_t seqnum_ ABSL_GUARDED_BY(mu_) = 0;

@@ -295,8 +295,10 @@ absl::StatusOr<std::pair<SubchannelView, bool>> Agent::AttachLocked(const std::s
   if (std::string why = info->UnavailableReason(); !why.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(schid, " cannot be passed through: ", why));
   }
-  const std::map<std::string, DesiredAttachment> desired = state_.entries();
-  if (!from_reconcile && (info->driver == kVfioCcwDriver || !info->mdev_uuid.empty()) && !desired.count(schid)) {
+  // This subchannel's entry only: copying the whole state per attach made
+  // attaching n subchannels cost O(n^2).
+  const std::optional<DesiredAttachment> desired = state_.Get(schid);
+  if (!from_reconcile && (info->driver == kVfioCcwDriver || !info->mdev_uuid.empty()) && !desired) {
     return absl::FailedPreconditionError(
         absl::StrCat(schid, " is bound to vfio_ccw by someone else (mdev ", info->mdev_uuid.empty() ? "none" : info->mdev_uuid,
                      "); detach it with --force first"));
@@ -304,10 +306,7 @@ absl::StatusOr<std::pair<SubchannelView, bool>> Agent::AttachLocked(const std::s
   if (!info->mdev_uuid.empty() && !uuid.empty() && info->mdev_uuid != uuid) {
     return absl::AlreadyExistsError(absl::StrCat(schid, " already has mdev ", info->mdev_uuid));
   }
-  if (uuid.empty()) {
-    auto it = desired.find(schid);
-    uuid = !info->mdev_uuid.empty() ? info->mdev_uuid : it != desired.end() ? it->second.mdev_uuid : NewUuid();
-  }
+  if (uuid.empty()) uuid = !info->mdev_uuid.empty() ? info->mdev_uuid : desired ? desired->mdev_uuid : NewUuid();
   {
     absl::MutexLock l(&mu_);
     transient_[schid] = AgentState::kAttaching;
@@ -319,7 +318,7 @@ absl::StatusOr<std::pair<SubchannelView, bool>> Agent::AttachLocked(const std::s
 
   // Intent first: a crash from here on leaves an entry that reconcile finishes.
   DesiredAttachment want{schid, handoff, uuid, owner, absl::ToUnixSeconds(absl::Now()), false};
-  if (auto it = desired.find(schid); it != desired.end() && from_reconcile) want.attached_at = it->second.attached_at;
+  if (desired && from_reconcile) want.attached_at = desired->attached_at;
   if (absl::Status st = state_.Put(want); !st.ok()) return st;
 
   std::vector<std::pair<std::string, std::function<void()>>> undo;
@@ -477,8 +476,8 @@ absl::StatusOr<std::pair<SubchannelView, bool>> Agent::DetachLocked(const std::s
   absl::StatusOr<SubchannelInfo> info = css_.Read(schid);
   if (!info.ok()) return info.status();
   std::shared_ptr<Dev> d = Find(schid);
-  const std::map<std::string, DesiredAttachment> desired = state_.entries();
-  const bool ours = d || desired.count(schid);
+  const std::optional<DesiredAttachment> desired = state_.Get(schid);
+  const bool ours = d || desired;
   const bool bound = info->driver == kVfioCcwDriver || !info->mdev_uuid.empty();
   if (!ours && !bound) return std::make_pair(ViewOf(*info), true);
   if (!ours && !force) {
@@ -493,8 +492,8 @@ absl::StatusOr<std::pair<SubchannelView, bool>> Agent::DetachLocked(const std::s
     absl::MutexLock l(&mu_);
     transient_.erase(schid);
   };
-  if (auto it = desired.find(schid); it != desired.end()) {
-    DesiredAttachment a = it->second;
+  if (desired) {
+    DesiredAttachment a = *desired;
     a.detaching = true;
     if (absl::Status st = state_.Put(a); !st.ok()) return st;
   }

@@ -1,8 +1,12 @@
 #include "agent/service/service.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <deque>
+#include <map>
 #include <set>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -447,30 +451,29 @@ grpc::Status SubchannelsService::Reset(grpc::ServerContext* ctx, const ccw::v1::
 // ---------------------------------------------------------------------------
 // Io.
 
-grpc::Status IoService::StartProgram(grpc::ServerContext* ctx, const ccw::v1::StartProgramRequest* req,
-                                     ccw::v1::StartProgramResponse* resp) {
-  absl::StatusOr<std::string> who = Gate(access_, *ctx, Action::kStartProgram, agent_, req->schid());
-  if (!who.ok()) return ToGrpcStatus(who.status());
+absl::Status RunStartProgram(Agent& agent, access::ProgramPolicy* policy, const std::string& who,
+                             const ccw::v1::StartProgramRequest& req, absl::Time deadline,
+                             std::function<bool()> cancelled, ccw::v1::StartProgramResponse* resp) {
   std::vector<uint64_t> list_addrs;
-  absl::StatusOr<ProgramRequest> p = ProgramFromProto(*req, &list_addrs);
-  if (!p.ok()) return ToGrpcStatus(p.status());
+  absl::StatusOr<ProgramRequest> p = ProgramFromProto(req, &list_addrs);
+  if (!p.ok()) return p.status();
   const translate::Orb orb = p->orb;
   std::optional<access::ProgramPolicy::Admission> admission;
-  if (policy_ != nullptr) {
-    absl::StatusOr<SubchannelView> v = agent_.Get(req->schid());
-    if (!v.ok()) return ToGrpcStatus(v.status());
-    const access::ProgramClass& cls = policy_->ClassFor(v->cu_type ? v->cu_type : v->info.cu_type,
-                                                        v->dev_type ? v->dev_type : v->info.dev_type);
-    absl::StatusOr<access::ProgramPolicy::Admission> a = policy_->Admit(cls, *who, v->info.schid);
+  if (policy != nullptr) {
+    absl::StatusOr<SubchannelView> v = agent.Get(req.schid());
+    if (!v.ok()) return v.status();
+    const access::ProgramClass& cls = policy->ClassFor(v->cu_type ? v->cu_type : v->info.cu_type,
+                                                       v->dev_type ? v->dev_type : v->info.dev_type);
+    absl::StatusOr<access::ProgramPolicy::Admission> a = policy->Admit(cls, who, v->info.schid);
     if (!a.ok()) {
-      agent_.CountPoliced(v->info.schid);
-      return ToGrpcStatus(a.status());
+      agent.CountPoliced(v->info.schid);
+      return a.status();
     }
     admission.emplace(std::move(*a));
     p->police = [&cls](const translate::Program& prog) { return access::CheckProgram(cls, prog); };
   }
-  absl::StatusOr<ProgramResult> r = agent_.Run(req->schid(), *p, DeadlineOf(ctx), [ctx] { return ctx->IsCancelled(); });
-  if (!r.ok()) return ToGrpcStatus(r.status());
+  absl::StatusOr<ProgramResult> r = agent.Run(req.schid(), *p, deadline, std::move(cancelled));
+  if (!r.ok()) return r.status();
   ToProto(r->irb, resp->mutable_irb());
   // The SCSW as the client sees it: CPA in its own address space.
   ToProto(r->completion.scsw, resp->mutable_irb()->mutable_scsw());
@@ -502,7 +505,15 @@ grpc::Status IoService::StartProgram(grpc::ServerContext* ctx, const ccw::v1::St
   resp->set_summary(absl::StrCat(ok ? "ok: " : "ended with: ", translate::DeviceStatusText(s.dstat),
                                  s.cstat ? absl::StrCat("; ", translate::SubchannelStatusText(s.cstat)) : "", "; ",
                                  r->completion.bytes_in, " bytes read, ", r->completion.bytes_out, " bytes written"));
-  return grpc::Status::OK;
+  return absl::OkStatus();
+}
+
+grpc::Status IoService::StartProgram(grpc::ServerContext* ctx, const ccw::v1::StartProgramRequest* req,
+                                     ccw::v1::StartProgramResponse* resp) {
+  absl::StatusOr<std::string> who = Gate(access_, *ctx, Action::kStartProgram, agent_, req->schid());
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  return ToGrpcStatus(
+      RunStartProgram(agent_, policy_, *who, *req, DeadlineOf(ctx), [ctx] { return ctx->IsCancelled(); }, resp));
 }
 
 grpc::Status IoService::Halt(grpc::ServerContext* ctx, const ccw::v1::HaltRequest* req, ccw::v1::HaltResponse* resp) {
@@ -532,6 +543,260 @@ grpc::Status IoService::StoreSubchannel(grpc::ServerContext* ctx, const ccw::v1:
   if (!s.ok()) return ToGrpcStatus(s.status());
   ToProto(*s, resp);
   return grpc::Status::OK;
+}
+
+// ---------------------------------------------------------------------------
+// StreamPrograms: a lane per subchannel (its requests in stream order), lanes
+// run on a shared pool of threads that block in Agent::Run; results go out
+// through one write in flight and a queue the window bounds.
+
+// Threads that run posted functions; started when needed, up to `max`.
+class BlockingPool {
+ public:
+  explicit BlockingPool(int max) : max_(max < 1 ? 1 : max) {}
+  ~BlockingPool() {
+    {
+      absl::MutexLock l(&mu_);
+      stop_ = true;
+    }
+    for (std::thread& t : threads_) t.join();
+  }
+  void Post(std::function<void()> fn) {
+    absl::MutexLock l(&mu_);
+    q_.push_back(std::move(fn));
+    if (idle_ == 0 && static_cast<int>(threads_.size()) < max_) threads_.emplace_back([this] { Loop(); });
+  }
+
+ private:
+  void Loop() {
+    for (;;) {
+      std::function<void()> fn;
+      {
+        absl::MutexLock l(&mu_);
+        ++idle_;
+        auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !q_.empty(); };
+        mu_.Await(absl::Condition(&ready));
+        --idle_;
+        if (q_.empty()) return;  // stopping
+        fn = std::move(q_.front());
+        q_.pop_front();
+      }
+      fn();
+    }
+  }
+  const int max_;
+  absl::Mutex mu_;
+  std::deque<std::function<void()>> q_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
+  int idle_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+IoService::IoService(Agent& agent, const access::Access* access, access::ProgramPolicy* policy,
+                     IoServiceOptions options)
+    : agent_(agent),
+      access_(access),
+      policy_(policy),
+      options_(options),
+      pool_(std::make_unique<BlockingPool>(options.stream_threads)) {}
+
+IoService::~IoService() = default;
+
+namespace {
+
+using ccw::v1::StreamProgramRequest;
+using ccw::v1::StreamProgramResponse;
+
+class StreamReactor final : public grpc::ServerBidiReactor<StreamProgramRequest, StreamProgramResponse> {
+ public:
+  StreamReactor(Agent& agent, const access::Access* access, access::ProgramPolicy* policy, BlockingPool& pool,
+                grpc::CallbackServerContext* ctx, uint32_t window)
+      : agent_(agent), access_(access), policy_(policy), pool_(pool), ctx_(ctx), s_(std::make_shared<State>()) {
+    s_->window = window;
+    if (ctx->deadline() != std::chrono::system_clock::time_point::max()) {
+      s_->stream_deadline = absl::FromChrono(ctx->deadline());
+    }
+    StreamProgramResponse hello;
+    hello.set_window(window);
+    absl::MutexLock l(&s_->mu);
+    SendLocked(std::move(hello));
+    StartRead(&in_);
+  }
+
+  void OnReadDone(bool ok) override {
+    absl::MutexLock l(&s_->mu);
+    if (!ok) {  // the client half-closed (or the call ended)
+      s_->read_done = true;
+      MaybeFinishLocked();
+      return;
+    }
+    if (s_->finishing) return;
+    if (++s_->outstanding > s_->window) {
+      FailLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                              absl::StrCat("window: ", s_->outstanding, " requests outstanding, the window is ",
+                                           s_->window, " (wait for results before sending more)")));
+      return;
+    }
+    Item item;
+    item.tag = in_.tag();
+    item.program = std::move(*in_.mutable_program());
+    const absl::Duration timeout = absl::Seconds(in_.timeout().seconds()) + absl::Nanoseconds(in_.timeout().nanos());
+    item.deadline = std::min(s_->stream_deadline, absl::Now() + (timeout > absl::ZeroDuration() ? timeout
+                                                                                                 : kDefaultIoDeadline));
+    // Who may run it, as StartProgram asks for each call.
+    absl::StatusOr<std::string> who = Gate(access_, *ctx_, Action::kStartProgram, agent_, item.program.schid());
+    absl::StatusOr<std::pair<uint8_t, uint16_t>> id = ParseBusId(item.program.schid());
+    if (!who.ok() || !id.ok()) {
+      // The same error StartProgram gives (it returns before any I/O), without
+      // queueing behind anything.
+      StreamProgramResponse r;
+      r.set_tag(item.tag);
+      const absl::Status st = !who.ok() ? who.status()
+                                        : RunStartProgram(agent_, policy_, *who, item.program, item.deadline, nullptr,
+                                                          r.mutable_result());
+      r.clear_result();
+      r.mutable_error()->set_code(static_cast<int>(st.code()));
+      r.mutable_error()->set_message(std::string(st.message()));
+      --s_->outstanding;
+      SendLocked(std::move(r));
+    } else {
+      item.who = std::move(*who);
+      const std::string schid = FormatSchid(id->first, id->second);
+      Lane& lane = s_->lanes[schid];
+      lane.q.push_back(std::move(item));
+      if (!lane.running) {
+        lane.running = true;
+        ++s_->running_lanes;
+        pool_.Post([this, s = s_, schid] { RunLane(s, schid); });
+      }
+    }
+    StartRead(&in_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock l(&s_->mu);
+    s_->writing = false;
+    s_->out.pop_front();
+    if (!ok) {
+      s_->write_broken = true;
+      s_->out.clear();
+      s_->cancelled = true;
+    } else if (!s_->out.empty()) {
+      s_->writing = true;
+      StartWrite(&s_->out.front());
+    }
+    MaybeFinishLocked();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock l(&s_->mu);
+    s_->cancelled = true;
+    if (s_->status.ok()) s_->status = grpc::Status::CANCELLED;
+    s_->read_done = true;
+    MaybeFinishLocked();
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  struct Item {
+    uint64_t tag = 0;
+    std::string who;  // the caller's owner string (Gate)
+    ccw::v1::StartProgramRequest program;
+    absl::Time deadline;
+  };
+  struct Lane {
+    std::deque<Item> q;
+    bool running = false;
+  };
+  // What the lanes share with the reactor; outlives it while a lane runs.
+  struct State {
+    absl::Mutex mu;
+    uint32_t window = 0;
+    absl::Time stream_deadline = absl::InfiniteFuture();
+    uint64_t outstanding ABSL_GUARDED_BY(mu) = 0;  // read, result not yet queued
+    std::map<std::string, Lane> lanes ABSL_GUARDED_BY(mu);
+    int running_lanes ABSL_GUARDED_BY(mu) = 0;
+    std::deque<StreamProgramResponse> out ABSL_GUARDED_BY(mu);  // front: the write in flight
+    bool writing ABSL_GUARDED_BY(mu) = false;
+    bool write_broken ABSL_GUARDED_BY(mu) = false;
+    bool read_done ABSL_GUARDED_BY(mu) = false;
+    bool finishing ABSL_GUARDED_BY(mu) = false;
+    bool finished ABSL_GUARDED_BY(mu) = false;
+    std::atomic<bool> cancelled{false};
+    grpc::Status status ABSL_GUARDED_BY(mu);
+  };
+
+  // Runs the lane's requests one after another until it is empty.
+  void RunLane(const std::shared_ptr<State>& s, const std::string& schid) {
+    for (;;) {
+      Item item;
+      {
+        absl::MutexLock l(&s->mu);
+        Lane& lane = s->lanes[schid];
+        if (lane.q.empty() || s->finishing || s->cancelled) {
+          lane.q.clear();
+          s->lanes.erase(schid);
+          --s->running_lanes;
+          MaybeFinishLocked();  // the last use of `this` when it finishes
+          return;
+        }
+        item = std::move(lane.q.front());
+        lane.q.pop_front();
+      }
+      StreamProgramResponse r;
+      r.set_tag(item.tag);
+      const absl::Status st = RunStartProgram(agent_, policy_, item.who, item.program, item.deadline,
+                                              [&s] { return s->cancelled.load(); }, r.mutable_result());
+      if (!st.ok()) {
+        r.mutable_error()->set_code(static_cast<int>(st.code()));
+        r.mutable_error()->set_message(std::string(st.message()));
+      }
+      absl::MutexLock l(&s->mu);
+      --s->outstanding;
+      SendLocked(std::move(r));
+    }
+  }
+
+  void SendLocked(StreamProgramResponse r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s_->mu) {
+    if (s_->write_broken || s_->finished) return;
+    s_->out.push_back(std::move(r));
+    if (!s_->writing) {
+      s_->writing = true;
+      StartWrite(&s_->out.front());
+    }
+  }
+
+  // Ends the stream with `st` once running programs have stopped.
+  void FailLocked(const grpc::Status& st) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s_->mu) {
+    s_->status = st;
+    s_->finishing = true;
+    s_->cancelled = true;
+    s_->out.erase(s_->out.begin() + (s_->writing ? 1 : 0), s_->out.end());
+    MaybeFinishLocked();
+  }
+
+  void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s_->mu) {
+    if (s_->finished || s_->running_lanes > 0 || s_->writing) return;
+    if (!s_->read_done && !s_->finishing) return;
+    s_->finished = true;
+    Finish(s_->status);
+  }
+
+  Agent& agent_;
+  const access::Access* access_;
+  access::ProgramPolicy* policy_;
+  BlockingPool& pool_;
+  grpc::CallbackServerContext* ctx_;
+  std::shared_ptr<State> s_;
+  StreamProgramRequest in_;
+};
+
+}  // namespace
+
+grpc::ServerBidiReactor<StreamProgramRequest, StreamProgramResponse>* IoService::StreamPrograms(
+    grpc::CallbackServerContext* ctx) {
+  return new StreamReactor(agent_, access_, policy_, *pool_, ctx, options_.stream_window);
 }
 
 // ---------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 // The gRPC services of proto/ccw/v1 over the agent core: Subchannels and Io
-// (synchronous), Events (callback API: one write in flight, a bounded queue
+// (synchronous; Io's StreamPrograms on the callback API), Events (callback API: one write in flight, a bounded queue
 // per watcher, overflow reported as an OVERFLOW event). absl::Status becomes
 // grpc::Status here and only here (ToGrpcStatus).
 //
@@ -12,6 +12,7 @@
 #ifndef CCWPASS_AGENT_SERVICE_SERVICE_H_
 #define CCWPASS_AGENT_SERVICE_SERVICE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -58,16 +59,42 @@ class SubchannelsService final : public ccw::v1::Subchannels::Service {
   const access::Access* access_;
 };
 
-class IoService final : public ccw::v1::Io::Service {
+// Runs one StartProgramRequest for caller `who` (its owner string) through
+// the agent and fills `resp` (the IRB with the CPA in the client's address
+// space, per-CCW transfers with the data read, summary, sense). `policy` (may
+// be null) admits the caller and polices the program. Errors: those of
+// ProgramFromProto, the policy (admission, program rules) and Agent::Run.
+absl::Status RunStartProgram(Agent& agent, access::ProgramPolicy* policy, const std::string& who,
+                             const ccw::v1::StartProgramRequest& req, absl::Time deadline,
+                             std::function<bool()> cancelled, ccw::v1::StartProgramResponse* resp);
+
+struct IoServiceOptions {
+  // StreamPrograms: the requests a client may have outstanding on one stream
+  // (advertised in the stream's first response, enforced).
+  uint32_t stream_window = 64;
+  // StreamPrograms: the threads that run programs (shared by all streams;
+  // started when first needed). Requests to one subchannel never occupy more
+  // than one.
+  int stream_threads = 64;
+};
+
+class BlockingPool;
+
+// Io: the unary calls are synchronous; StreamPrograms uses the callback API
+// (one write in flight, a queue bounded by the window).
+class IoService final : public ccw::v1::Io::WithCallbackMethod_StreamPrograms<ccw::v1::Io::Service> {
  public:
   // `policy` (may be null: none) polices every program (program_policy.h):
   // the class of the device by its CU/device type, admission per client (the
   // caller's owner string) before the run, the command and size rules on the
-  // translated program.
-  explicit IoService(Agent& agent, const access::Access* access = nullptr, access::ProgramPolicy* policy = nullptr)
-      : agent_(agent), access_(access), policy_(policy) {}
+  // translated program. `access` (may be null: none) decides who may call.
+  explicit IoService(Agent& agent, const access::Access* access = nullptr, access::ProgramPolicy* policy = nullptr,
+                     IoServiceOptions options = {});
+  ~IoService() override;
   grpc::Status StartProgram(grpc::ServerContext*, const ccw::v1::StartProgramRequest*,
                             ccw::v1::StartProgramResponse*) override;
+  grpc::ServerBidiReactor<ccw::v1::StreamProgramRequest, ccw::v1::StreamProgramResponse>* StreamPrograms(
+      grpc::CallbackServerContext* ctx) override;
   grpc::Status Halt(grpc::ServerContext*, const ccw::v1::HaltRequest*, ccw::v1::HaltResponse*) override;
   grpc::Status Clear(grpc::ServerContext*, const ccw::v1::ClearRequest*, ccw::v1::ClearResponse*) override;
   grpc::Status StoreSubchannel(grpc::ServerContext*, const ccw::v1::StoreSubchannelRequest*,
@@ -77,6 +104,8 @@ class IoService final : public ccw::v1::Io::Service {
   Agent& agent_;
   const access::Access* access_;
   access::ProgramPolicy* policy_;
+  const IoServiceOptions options_;
+  std::unique_ptr<BlockingPool> pool_;
 };
 
 // Stats: the agent's I/O statistics (agent/core/io_stats.h), the same

@@ -8,7 +8,10 @@
 #define CCWPASS_AGENT_STATE_STATE_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
+#include <vector>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -49,8 +52,16 @@ class StateStore {
   static absl::StatusOr<std::unique_ptr<StateStore>> Open(const std::string& dir);
 
   std::map<std::string, DesiredAttachment> entries() const;
+  // One entry (a lookup, not a copy of the whole state).
+  std::optional<DesiredAttachment> Get(const std::string& schid) const;
   // Adds or replaces an entry and persists. Errors: kInternal naming the file
   // and errno; the in-memory state is unchanged then.
+  //
+  // Group commit: a Put or Remove that arrives while another is writing waits
+  // for that write, then all that waited are written together (one file
+  // write, one fsync of the file and one of the directory for all of them).
+  // Each returns when its change is on disk, or with the error of the write
+  // that carried it (its change is then not applied).
   absl::Status Put(const DesiredAttachment& a);
   // Removes an entry (absent: no-op) and persists.
   absl::Status Remove(const std::string& schid);
@@ -62,10 +73,19 @@ class StateStore {
   static std::string Serialize(const std::map<std::string, DesiredAttachment>& entries);
 
  private:
-  absl::Status Persist(const std::map<std::string, DesiredAttachment>& entries) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A change waiting to be written.
+  struct Change {
+    std::function<void(std::map<std::string, DesiredAttachment>&)> apply;
+    bool done = false;
+    absl::Status status;
+  };
+  absl::Status Commit(Change& c);
+  absl::Status Persist(const std::map<std::string, DesiredAttachment>& entries);
   std::string dir_, path_;
   mutable absl::Mutex mu_;
   std::map<std::string, DesiredAttachment> entries_ ABSL_GUARDED_BY(mu_);
+  std::vector<Change*> queue_ ABSL_GUARDED_BY(mu_);  // waiting for the next write
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace ccwpass::agent

@@ -2,8 +2,13 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_format.h"
 
 #include "gmock/gmock.h"
+#include "nlohmann/json.hpp"
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
 
@@ -45,6 +50,74 @@ TEST(StateStore, PersistsAcrossReopen) {
   EXPECT_EQ(e.at("0.1.abcd"), kB);
   std::ifstream tmp(dir + "/state.json.tmp");
   EXPECT_FALSE(tmp.good());  // renamed away
+}
+
+TEST(StateStore, ConcurrentChangesAreAllWritten) {
+  const std::string dir = TempDir("s_group");
+  {
+    auto s = StateStore::Open(dir);
+    ASSERT_TRUE(s.ok()) << s.status();
+    std::vector<std::thread> ts;
+    for (int i = 0; i < 32; ++i) {
+      ts.emplace_back([&, i] {
+        DesiredAttachment a = kA;
+        a.schid = absl::StrFormat("0.0.%04x", i);
+        EXPECT_TRUE((*s)->Put(a).ok());
+        if (i % 4 == 0) EXPECT_TRUE((*s)->Remove(a.schid).ok());
+      });
+    }
+    for (std::thread& t : ts) t.join();
+    EXPECT_EQ((*s)->entries().size(), 24u);
+    EXPECT_EQ((*s)->Get("0.0.0001"), std::optional<DesiredAttachment>([] {
+                DesiredAttachment a = kA;
+                a.schid = "0.0.0001";
+                return a;
+              }()));
+    EXPECT_EQ((*s)->Get("0.0.0004"), std::nullopt);
+  }
+  auto s = StateStore::Open(dir);
+  ASSERT_TRUE(s.ok()) << s.status();
+  const auto e = (*s)->entries();
+  ASSERT_EQ(e.size(), 24u);
+  for (int i = 0; i < 32; ++i) EXPECT_EQ(e.count(absl::StrFormat("0.0.%04x", i)), i % 4 == 0 ? 0u : 1u) << i;
+}
+
+TEST(StateStore, AFailedWriteLeavesTheStateUnchanged) {
+  const std::string dir = TempDir("s_fail");
+  auto s = StateStore::Open(dir);
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_TRUE((*s)->Put(kA).ok());
+  std::system(("rm -rf " + dir).c_str());  // the next write cannot create its file
+  EXPECT_THAT((*s)->Put(kB), StatusIs(absl::StatusCode::kInternal, HasSubstr("state.json.tmp")));
+  EXPECT_THAT((*s)->Remove("0.0.0100"), StatusIs(absl::StatusCode::kInternal, HasSubstr("state.json.tmp")));
+  const auto e = (*s)->entries();
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e.at("0.0.0100"), kA);
+}
+
+// Serialize writes the text directly; it is the text a JSON tree gave before.
+TEST(StateStore, SerializeIsTheJsonDump) {
+  auto tree = [](const std::map<std::string, DesiredAttachment>& entries) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& [schid, a] : entries) {
+      arr.push_back({{"schid", a.schid},
+                     {"mode", a.handoff ? "handoff" : "agent"},
+                     {"mdev_uuid", a.mdev_uuid},
+                     {"owner", a.owner},
+                     {"attached_at", a.attached_at},
+                     {"phase", a.detaching ? "detaching" : "attached"}});
+    }
+    nlohmann::json j = {{"version", 1}, {"attachments", arr}};
+    return j.dump(2) + "\n";
+  };
+  DesiredAttachment odd = kB;
+  odd.owner = "ipv6:[::1]:4711 \"quoted\" \\ tab\t\x01 \xc3\xa9";
+  odd.detaching = true;
+  odd.attached_at = -5;
+  for (const auto& entries : std::vector<std::map<std::string, DesiredAttachment>>{
+           {}, {{kA.schid, kA}}, {{kA.schid, kA}, {odd.schid, odd}}}) {
+    EXPECT_EQ(StateStore::Serialize(entries), tree(entries));
+  }
 }
 
 TEST(StateStore, InMemoryWithoutADirectory) {

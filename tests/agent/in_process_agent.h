@@ -44,8 +44,12 @@ class InProcessAgentTest : public ::testing::Test {
  protected:
   explicit InProcessAgentTest(size_t event_queue = 4) : event_queue_(event_queue) {}
 
+  // The simulated host and the Io service's options; fixtures change them.
+  virtual sim::HostConfig MakeHost() { return DasdAndQdioHost(0xC2); }
+  virtual IoServiceOptions IoOptions() { return {}; }
+
   void SetUp() override {
-    auto k = sim::SimKernel::Create(DasdAndQdioHost(0xC2));
+    auto k = sim::SimKernel::Create(MakeHost());
     ASSERT_TRUE(k.ok()) << k.status();
     kernel_ = std::move(*k);
     auto s = StateStore::Open("");
@@ -57,7 +61,7 @@ class InProcessAgentTest : public ::testing::Test {
     agent_ = std::make_unique<Agent>(*kernel_, *kernel_, *store_, o);
     ASSERT_TRUE(agent_->Start(monitor_.get()).ok());
     subchannels_ = std::make_unique<SubchannelsService>(*agent_);
-    io_ = std::make_unique<IoService>(*agent_, nullptr, program_policy_.get());
+    io_ = std::make_unique<IoService>(*agent_, nullptr, program_policy_.get(), IoOptions());
     events_ = std::make_unique<EventsService>(*agent_, event_queue_);
     stats_ = std::make_unique<StatsService>(*agent_);
     grpc::ServerBuilder b;

@@ -1,7 +1,9 @@
 // The real gRPC services over an in-process channel, on the simulated kernel:
 // list, attach, I/O (structural, raw and program-file forms), halt/clear,
-// deadlines, events (CRW, device request, overflow), detach, and the error
-// paths with their exact gRPC codes and messages.
+// deadlines, the StreamPrograms stream (tags, completion order, per-subchannel
+// order, window, per-request and stream errors), events (CRW, device request,
+// overflow), detach, and the error paths with their exact gRPC codes and
+// messages.
 #include "agent/service/service.h"
 
 #include <cstdlib>
@@ -229,6 +231,153 @@ TEST_F(ServiceTest, BadWatchFiltersAreRefused) {
   grpc::Status s = reader->Finish();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(s.error_message(), "schids: \"0.0.1\" is not a schid like 0.0.0100");
+}
+
+
+// StreamPrograms on a host with a second DASD (0.0.0102) and a window of 4.
+class StreamTest : public testing::InProcessAgentTest {
+ protected:
+  sim::HostConfig MakeHost() override {
+    sim::HostConfig h = testing::DasdAndQdioHost(0xC2);
+    sim::SubchannelConfig d2 = h.subchannels[0];
+    d2.schno = 0x102;
+    d2.devno = 0x0192;
+    h.subchannels.push_back(d2);
+    return h;
+  }
+  IoServiceOptions IoOptions() override { return {.stream_window = 4, .stream_threads = 4}; }
+
+  static ccw::v1::StreamProgramRequest Tagged(uint64_t tag, const std::string& schid) {
+    ccw::v1::StreamProgramRequest r;
+    r.set_tag(tag);
+    *r.mutable_program() = SenseId(schid);
+    return r;
+  }
+  using Stream = grpc::ClientReaderWriter<ccw::v1::StreamProgramRequest, ccw::v1::StreamProgramResponse>;
+  // Opens a stream and reads its first message: the window.
+  std::unique_ptr<Stream> Open(grpc::ClientContext* ctx) {
+    ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    auto s = io_stub_->StreamPrograms(ctx);
+    ccw::v1::StreamProgramResponse hello;
+    EXPECT_TRUE(s->Read(&hello));
+    EXPECT_EQ(hello.window(), 4u);
+    EXPECT_EQ(hello.tag(), 0u);
+    EXPECT_EQ(hello.outcome_case(), ccw::v1::StreamProgramResponse::OUTCOME_NOT_SET);
+    return s;
+  }
+  static constexpr char kSenseId3390[] = "\xff\x39\x90\xc2\x33\x90\x02\x00\x40\xfa\x01\x00";
+};
+
+TEST_F(StreamTest, ResultsCarryTheirTagsInOrderForOneSubchannel) {
+  ASSERT_TRUE(Attach("0.0.0100").ok());
+  grpc::ClientContext ctx;
+  auto s = Open(&ctx);
+  for (uint64_t tag : {7, 8, 9, 10}) ASSERT_TRUE(s->Write(Tagged(tag, "0.0.0100")));
+  std::vector<uint64_t> tags;
+  ccw::v1::StreamProgramResponse r;
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(s->Read(&r));
+    tags.push_back(r.tag());
+    ASSERT_EQ(r.outcome_case(), ccw::v1::StreamProgramResponse::kResult) << r.error().message();
+    EXPECT_EQ(r.result().summary(), "ok: CE DE; 12 bytes read, 0 bytes written");
+    ASSERT_EQ(r.result().transfers_size(), 1);
+    EXPECT_EQ(r.result().transfers(0).data(), std::string(kSenseId3390, 12));
+    EXPECT_EQ(r.result().irb().scsw().cpa(), 0x1008u);
+  }
+  EXPECT_THAT(tags, ::testing::ElementsAre(7, 8, 9, 10));
+  ASSERT_TRUE(s->WritesDone());
+  EXPECT_FALSE(s->Read(&r));
+  grpc::Status st = s->Finish();
+  EXPECT_TRUE(st.ok()) << st.error_message();
+}
+
+TEST_F(StreamTest, SubchannelsRunConcurrentlyAndResultsComeInCompletionOrder) {
+  ASSERT_TRUE(Attach("0.0.0100").ok());
+  ASSERT_TRUE(Attach("0.0.0102").ok());
+  ASSERT_TRUE(kernel_->SetLatency("0.0.0100", 500000).ok());  // 0.5 s
+  grpc::ClientContext ctx;
+  auto s = Open(&ctx);
+  ASSERT_TRUE(s->Write(Tagged(1, "0.0.0100")));
+  ASSERT_TRUE(s->Write(Tagged(2, "0.0.0102")));
+  ccw::v1::StreamProgramResponse r;
+  ASSERT_TRUE(s->Read(&r));
+  EXPECT_EQ(r.tag(), 2u);  // the fast subchannel's, while the slow one still runs
+  ASSERT_TRUE(s->Read(&r));
+  EXPECT_EQ(r.tag(), 1u);
+  EXPECT_EQ(r.result().summary(), "ok: CE DE; 12 bytes read, 0 bytes written");
+  ASSERT_TRUE(s->WritesDone());
+  EXPECT_TRUE(s->Finish().ok());
+}
+
+TEST_F(StreamTest, ARequestThatFailsGetsItsErrorAndTheStreamGoesOn) {
+  ASSERT_TRUE(Attach("0.0.0100").ok());
+  grpc::ClientContext ctx;
+  auto s = Open(&ctx);
+  ASSERT_TRUE(s->Write(Tagged(1, "0.0.01")));
+  ccw::v1::StreamProgramResponse r;
+  ASSERT_TRUE(s->Read(&r));
+  EXPECT_EQ(r.tag(), 1u);
+  ASSERT_EQ(r.outcome_case(), ccw::v1::StreamProgramResponse::kError);
+  EXPECT_EQ(r.error().code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(r.error().message(), HasSubstr("a schid looks like 0.0.0100"));
+  ASSERT_TRUE(s->Write(Tagged(2, "0.0.0177")));
+  ASSERT_TRUE(s->Read(&r));
+  EXPECT_EQ(r.tag(), 2u);
+  EXPECT_EQ(r.error().code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(r.error().message(), "no subchannel 0.0.0177");
+  ASSERT_TRUE(s->Write(Tagged(3, "0.0.0102")));
+  ASSERT_TRUE(s->Read(&r));
+  EXPECT_EQ(r.tag(), 3u);
+  EXPECT_EQ(r.error().code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(r.error().message(), "0.0.0102 is not attached; attach it first (ccwctl attach 0.0.0102)");
+  ccw::v1::StreamProgramRequest mida = Tagged(4, "0.0.0100");
+  mida.mutable_program()->mutable_structural()->mutable_ccws(0)->set_flags(0x01);
+  ASSERT_TRUE(s->Write(mida));
+  ASSERT_TRUE(s->Read(&r));
+  EXPECT_EQ(r.tag(), 4u);
+  EXPECT_EQ(r.error().code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(r.error().message(), HasSubstr("MIDA"));
+  ASSERT_TRUE(s->Write(Tagged(5, "0.0.0100")));
+  ASSERT_TRUE(s->Read(&r));
+  EXPECT_EQ(r.tag(), 5u);
+  EXPECT_EQ(r.result().summary(), "ok: CE DE; 12 bytes read, 0 bytes written");
+  ASSERT_TRUE(s->WritesDone());
+  EXPECT_TRUE(s->Finish().ok());
+}
+
+TEST_F(StreamTest, MoreOutstandingThanTheWindowEndsTheStream) {
+  ASSERT_TRUE(Attach("0.0.0100").ok());
+  ASSERT_TRUE(kernel_->SetLatency("0.0.0100", 300000).ok());  // the first program is still running
+  grpc::ClientContext ctx;
+  auto s = Open(&ctx);
+  for (uint64_t tag = 1; tag <= 5; ++tag) s->Write(Tagged(tag, "0.0.0100"));
+  ccw::v1::StreamProgramResponse r;
+  while (s->Read(&r)) {
+    // The program that was running when the stream failed may still report.
+    EXPECT_EQ(r.tag(), 1u);
+  }
+  grpc::Status st = s->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(st.error_message(), "window: 5 requests outstanding, the window is 4 (wait for results before sending more)");
+}
+
+TEST_F(StreamTest, ACancelledStreamHaltsItsPrograms) {
+  ASSERT_TRUE(Attach("0.0.0100").ok());
+  ASSERT_TRUE(kernel_->SetLatency("0.0.0100", 2000000).ok());  // 2 s
+  grpc::ClientContext ctx;
+  auto s = Open(&ctx);
+  ASSERT_TRUE(s->Write(Tagged(1, "0.0.0100")));
+  absl::SleepFor(absl::Milliseconds(100));  // the program is running
+  ctx.TryCancel();
+  ccw::v1::StreamProgramResponse r;
+  while (s->Read(&r)) {
+  }
+  EXPECT_EQ(s->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  ASSERT_TRUE(kernel_->SetLatency("0.0.0100", 0).ok());
+  // The agent halted the program: the subchannel is idle again and serves I/O.
+  ccw::v1::StartProgramResponse sr;
+  ASSERT_TRUE(Start(SenseId("0.0.0100"), &sr).ok());
+  EXPECT_EQ(sr.summary(), "ok: CE DE; 12 bytes read, 0 bytes written");
 }
 
 }  // namespace
