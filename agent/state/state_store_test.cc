@@ -63,7 +63,9 @@ TEST(StateStore, ConcurrentChangesAreAllWritten) {
         DesiredAttachment a = kA;
         a.schid = absl::StrFormat("0.0.%04x", i);
         EXPECT_TRUE((*s)->Put(a).ok());
-        if (i % 4 == 0) EXPECT_TRUE((*s)->Remove(a.schid).ok());
+        if (i % 4 == 0) {
+          EXPECT_TRUE((*s)->Remove(a.schid).ok());
+        }
       });
     }
     for (std::thread& t : ts) t.join();
