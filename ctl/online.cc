@@ -1,11 +1,9 @@
 #include "ctl/online.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
+#include <tuple>
 #include <utility>
 
+#include "agent/access/tls.h"
 #include "agent/busid.h"
 #include "ctl/exit_codes.h"
 #include "fmt/format.h"
@@ -14,22 +12,6 @@ namespace ccwpass::ctl {
 namespace {
 
 std::string_view Sv(absl::string_view s) { return {s.data(), s.size()}; }
-
-// The contents of a PEM file; nullopt (with `*why`) when unreadable or not PEM.
-std::optional<std::string> ReadPem(const std::string& flag, const std::string& path, std::string* why) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *why = fmt::format("{} {}: {}", flag, path, std::strerror(errno));
-    return std::nullopt;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (text.str().find("-----BEGIN ") == std::string::npos) {
-    *why = fmt::format("{} {}: no PEM block (-----BEGIN ...)", flag, path);
-    return std::nullopt;
-  }
-  return text.str();
-}
 
 }  // namespace
 
@@ -87,16 +69,16 @@ std::shared_ptr<grpc::Channel> Online::Channel() {
     return nullptr;
   }
   grpc::SslCredentialsOptions o;
-  std::string why;
-  std::optional<std::string> c = ReadPem("--tls-cert", cert, &why), k = c ? ReadPem("--tls-key", key, &why) : std::nullopt,
-                             a = k ? ReadPem("--tls-ca", ca, &why) : std::nullopt;
-  if (!a) {
-    Fail(kExitBadInput, why);
-    return nullptr;
+  for (auto [flag, path, field] : {std::tuple{"--tls-cert", &cert, &o.pem_cert_chain},
+                                   std::tuple{"--tls-key", &key, &o.pem_private_key},
+                                   std::tuple{"--tls-ca", &ca, &o.pem_root_certs}}) {
+    absl::StatusOr<std::string> pem = agent::access::ReadPemFile(flag, *path);
+    if (!pem.ok()) {
+      Fail(kExitBadInput, std::string(Sv(pem.status().message())));
+      return nullptr;
+    }
+    *field = std::move(*pem);
   }
-  o.pem_cert_chain = *c;
-  o.pem_private_key = *k;
-  o.pem_root_certs = *a;
   grpc::ChannelArguments args;
   if (!tls_server_name_.empty()) args.SetSslTargetNameOverride(tls_server_name_);
   channel_ = grpc::CreateCustomChannel(*target, grpc::SslCredentials(o), args);

@@ -11,9 +11,7 @@
 
 namespace ccwpass::agent::access {
 
-namespace {
-
-absl::StatusOr<std::string> ReadPem(const std::string& flag, const std::string& path) {
+absl::StatusOr<std::string> ReadPemFile(const std::string& flag, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     const int err = errno;
@@ -30,8 +28,6 @@ absl::StatusOr<std::string> ReadPem(const std::string& flag, const std::string& 
   return text;
 }
 
-}  // namespace
-
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MutualTlsServerCredentials(const TlsFiles& files) {
   std::vector<std::string> missing;
   if (files.cert.empty()) missing.push_back("--tls-cert");
@@ -41,11 +37,11 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MutualTlsServerCredenti
     return absl::InvalidArgumentError(
         absl::StrCat("mutual TLS needs --tls-cert, --tls-key and --tls-client-ca; missing ", absl::StrJoin(missing, ", ")));
   }
-  absl::StatusOr<std::string> cert = ReadPem("--tls-cert", files.cert);
+  absl::StatusOr<std::string> cert = ReadPemFile("--tls-cert", files.cert);
   if (!cert.ok()) return cert.status();
-  absl::StatusOr<std::string> key = ReadPem("--tls-key", files.key);
+  absl::StatusOr<std::string> key = ReadPemFile("--tls-key", files.key);
   if (!key.ok()) return key.status();
-  absl::StatusOr<std::string> ca = ReadPem("--tls-client-ca", files.client_ca);
+  absl::StatusOr<std::string> ca = ReadPemFile("--tls-client-ca", files.client_ca);
   if (!ca.ok()) return ca.status();
   grpc::SslServerCredentialsOptions o(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
   o.pem_root_certs = *ca;

@@ -22,6 +22,12 @@ struct TlsFiles {
   bool any() const { return !cert.empty() || !key.empty() || !client_ca.empty(); }
 };
 
+// The contents of the PEM file `path`, given by command-line flag `flag`
+// (for the message). Errors: kNotFound / kPermissionDenied when it cannot be
+// read ("--tls-key /etc/x.key: No such file or directory"); kInvalidArgument
+// when it holds no PEM block. Shared by the agent and ccwctl.
+absl::StatusOr<std::string> ReadPemFile(const std::string& flag, const std::string& path);
+
 // Server credentials that require and verify a client certificate. Errors:
 // kInvalidArgument when only some of the three files are given (naming the
 // missing flags) or a file is not PEM ("--tls-key /etc/x.key: no PEM block");

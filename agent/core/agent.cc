@@ -9,6 +9,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "agent/absl_view.h"
 #include "agent/busid.h"
 #include "spdlog/spdlog.h"
@@ -1058,11 +1059,9 @@ std::shared_ptr<SubchannelStats> Agent::TrackStats(const SubchannelInfo& info, c
   e.ident.mdev_uuid = d.uuid;
   e.ident.cu_type = d.cu_type;
   e.ident.dev_type = d.dev_type;
-  std::string chpids;
-  for (int i = 0; i < 8; ++i) {
-    if (info.pim & (0x80 >> i)) absl::StrAppend(&chpids, chpids.empty() ? "" : ",", absl::Hex(info.chpids[i], absl::kZeroPad2));
-  }
-  e.ident.chpids = chpids;
+  e.ident.chpids = absl::StrJoin(info.ChpidsOf(info.pim), ",", [](std::string* out, uint8_t c) {
+    absl::StrAppend(out, absl::Hex(c, absl::kZeroPad2));
+  });
   return e.stats;
 }
 
@@ -1096,11 +1095,18 @@ std::vector<SubchannelStatsSnapshot> Agent::AllStats() {
 
 AgentStatsSnapshot Agent::AgentWideStats() {
   AgentStatsSnapshot s;
+  auto ld = [](const auto& a) { return a.load(std::memory_order_relaxed); };
   {
     absl::MutexLock l(&mu_);
     for (const auto& [schid, d] : attached_) ++(d->handoff ? s.attached_handoff : s.attached_agent);
+    for (const auto& [schid, e] : stats_) {
+      s.programs_started += ld(e.stats->started);
+      s.programs_completed += ld(e.stats->completed);
+      for (const auto& f : e.stats->failed) s.programs_failed += ld(f);
+      s.bytes_read += ld(e.stats->bytes_read);
+      s.bytes_written += ld(e.stats->bytes_written);
+    }
   }
-  auto ld = [](const auto& a) { return a.load(std::memory_order_relaxed); };
   s.attach_ok = ld(agent_stats_.attach_ok);
   s.attach_error = ld(agent_stats_.attach_error);
   s.detach_ok = ld(agent_stats_.detach_ok);

@@ -142,6 +142,9 @@ struct AgentStatsSnapshot {
   uint64_t event_drops = 0;      // events lost by slow watchers, all time
   uint64_t events_published = 0;
   absl::Time started_at;
+  // Sums over every subchannel with statistics.
+  uint64_t programs_started = 0, programs_completed = 0, programs_failed = 0;
+  uint64_t bytes_read = 0, bytes_written = 0;
 };
 
 // Fills a snapshot's counters from live stats (identity fields untouched).

@@ -13,12 +13,8 @@ uint8_t OperationalPaths(const SubchannelInfo& info, uint8_t varied_on) {
 }
 
 std::set<uint8_t> UsableChpids(const SubchannelInfo& info, uint8_t varied_on) {
-  const uint8_t mask = OperationalPaths(info, varied_on);
-  std::set<uint8_t> out;
-  for (int i = 0; i < 8; ++i) {
-    if (mask & (0x80 >> i)) out.insert(info.chpids[i]);
-  }
-  return out;
+  const std::vector<uint8_t> chpids = info.ChpidsOf(OperationalPaths(info, varied_on));
+  return std::set<uint8_t>(chpids.begin(), chpids.end());
 }
 
 Health AssessHealth(const SubchannelView& v, uint8_t varied_on, const std::string& owner,
@@ -50,9 +46,7 @@ Health AssessHealth(const SubchannelView& v, uint8_t varied_on, const std::strin
   }
   if (OperationalPaths(v.info, varied_on) == 0) {
     std::vector<std::string> off;
-    for (int i = 0; i < 8; ++i) {
-      if ((v.info.pim & (0x80 >> i)) && !(varied_on & (0x80 >> i))) off.push_back(absl::StrFormat("%02x", v.info.chpids[i]));
-    }
+    for (uint8_t c : v.info.ChpidsOf(static_cast<uint8_t>(v.info.pim & ~varied_on))) off.push_back(absl::StrFormat("%02x", c));
     return sick(absl::StrFormat("%s has no operational channel path (PIM %02x PAM %02x POM %02x, varied offline: %s)",
                                 schid, v.info.pim, v.info.pam, v.info.pom, off.empty() ? "none" : absl::StrJoin(off, " ")));
   }

@@ -956,13 +956,12 @@ grpc::Status StatsService::GetStats(grpc::ServerContext* ctx, const ccw::v1::Get
   absl::StatusOr<std::string> who = Gate(access_, *ctx, Action::kGetStats, agent_);
   if (!who.ok()) return ToGrpcStatus(who.status());
   *resp->mutable_time() = ToTimestamp(absl::Now());
-  std::vector<SubchannelStatsSnapshot> all = agent_.AllStats();
   if (!req->schid().empty()) {
     absl::StatusOr<SubchannelStatsSnapshot> one = agent_.Stats(req->schid());
     if (!one.ok()) return ToGrpcStatus(one.status());
     ToProto(*one, resp->add_subchannels());
   } else {
-    for (const SubchannelStatsSnapshot& s : all) ToProto(s, resp->add_subchannels());
+    for (const SubchannelStatsSnapshot& s : agent_.AllStats()) ToProto(s, resp->add_subchannels());
   }
   const AgentStatsSnapshot a = agent_.AgentWideStats();
   ccw::v1::AgentStats* out = resp->mutable_agent();
@@ -978,13 +977,11 @@ grpc::Status StatsService::GetStats(grpc::ServerContext* ctx, const ccw::v1::Get
   ToProto(a.detach_seconds, out->mutable_detach_latency());
   out->set_events_published(a.events_published);
   out->set_event_drops(a.event_drops);
-  for (const SubchannelStatsSnapshot& s : all) {
-    out->set_programs_started(out->programs_started() + s.started);
-    out->set_programs_completed(out->programs_completed() + s.completed);
-    out->set_programs_failed(out->programs_failed() + s.failed_total());
-    out->set_bytes_read(out->bytes_read() + s.bytes_read);
-    out->set_bytes_written(out->bytes_written() + s.bytes_written);
-  }
+  out->set_programs_started(a.programs_started);
+  out->set_programs_completed(a.programs_completed);
+  out->set_programs_failed(a.programs_failed);
+  out->set_bytes_read(a.bytes_read);
+  out->set_bytes_written(a.bytes_written);
   return grpc::Status::OK;
 }
 

@@ -120,6 +120,14 @@ std::string_view LinkBasename(std::string_view target) {
 
 bool IsQdioControlUnit(uint16_t cu_type) { return cu_type == 0x1731; }
 
+std::vector<uint8_t> SubchannelInfo::ChpidsOf(uint8_t path_mask) const {
+  std::vector<uint8_t> out;
+  for (int i = 0; i < 8; ++i) {
+    if (path_mask & (0x80 >> i)) out.push_back(chpids[i]);
+  }
+  return out;
+}
+
 std::string SubchannelInfo::DevnoText() const {
   return devno ? FormatDevBusid(ssid, *devno) : std::string();
 }

@@ -69,6 +69,9 @@ struct SubchannelInfo {
   int iommu_group = -1;
 
   std::string DevnoText() const;  // "0.0.e000" or ""
+  // The CHPIDs of the paths whose bit is set in `path_mask` (bit 0x80 = path
+  // 0, as in PIM/PAM/POM), in path order. ChpidsOf(pim): the installed paths.
+  std::vector<uint8_t> ChpidsOf(uint8_t path_mask) const;
   std::string CuTypeText() const;  // "3990/e9" or ""
   std::string DevTypeText() const; // "3390/0c", "n/a" (ccw device says so) or ""
   bool qdio() const { return cu_type && IsQdioControlUnit(cu_type->first); }
