@@ -127,8 +127,22 @@ ctl() { "$ctl_bin" --agent "127.0.0.1:$port" --timeout 60s "$@"; }
 
 wait_for 300 '^@@READY' || exit 1
 t_ready=$(date +%s)
-if console | grep -q '^@@FAIL'; then log "guest setup failed:"; console | grep '^@@FAIL' >&2; exit 1; fi
+if console | grep -q '^@@FAIL'; then log "guest setup failed; the console's end:"; console | tail -40 >&2; exit 1; fi
 log "guest up in $((t_ready - t_built)) s (agent at 127.0.0.1:$port)"
+# The guest says READY once the agent listens on its TCP port; the host's side
+# of the forward is QEMU's. One call through it proves the whole path before
+# the checks start (60 s: an emulated CPU on a loaded host is slow).
+reach_end=$((SECONDS + 60))
+until "$ctl_bin" --agent "127.0.0.1:$port" --timeout 5s list >/dev/null 2>"$work/reach.err"; do
+  if [ $SECONDS -ge $reach_end ]; then
+    log "the agent in the guest is not reachable through 127.0.0.1:$port:"
+    cat "$work/reach.err" >&2
+    log "the agent's log in the guest:"
+    guest 'cat /tmp/agent.log' >&2
+    exit 1
+  fi
+  sleep 0.5
+done
 
 # ---- Checks -----------------------------------------------------------------
 passed=0 failed=0
@@ -334,5 +348,9 @@ fi
 check "QEMU ended by the guest's poweroff with status 0" "0" "$qemu_rc"
 t_end=$(date +%s)
 log "build $((t_built - t_start)) s, boot $((t_ready - t_built)) s, suite $((t_end - t_ready)) s, total $((t_end - t_start)) s"
+if [ "$failed" -ne 0 ]; then
+  log "the agent's log in the guest (last 60 lines):"
+  tail -60 "$work/agent.log" >&2
+fi
 echo "qemu-e2e: ${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]

@@ -32,9 +32,24 @@ agent_start() {
     --listen-tcp 0.0.0.0:$AGENT_PORT --insecure-tcp-any-address \
     --access-config /etc/ccwpass/access.yaml "$@" >>/tmp/agent.log 2>&1 &
   echo $! >/run/agent.pid
+  # Ready when both listeners are: the Unix socket file appears before the
+  # gRPC server has bound its TCP port, and on an emulated CPU the gap can be
+  # long enough for the host's first call to find nothing listening.
   i=0
-  while [ ! -S /run/ccwpass/agent.sock ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-  [ -S /run/ccwpass/agent.sock ] || { echo "ccw-agent did not start:"; cat /tmp/agent.log; return 1; }
+  while ! agent_listening && [ $i -lt 1200 ]; do
+    [ -e /proc/$(cat /run/agent.pid) ] || break
+    sleep 0.1
+    i=$((i + 1))
+  done
+  agent_listening || { echo "ccw-agent did not start:"; cat /tmp/agent.log; return 1; }
+}
+# The Unix socket exists and TCP port $AGENT_PORT is in LISTEN state (0A) on
+# the wildcard address (/proc/net/tcp and tcp6: hex address:port, remote
+# address:port, state; gRPC binds 0.0.0.0 as a dual-stack IPv6 socket).
+agent_listening() {
+  [ -S /run/ccwpass/agent.sock ] &&
+    cat /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+    grep -qE "^ *[0-9]+: 0+:$(printf '%04X' $AGENT_PORT) 0+:0000 0A "
 }
 # Until the agent has exited: gone, or a zombie (its parent may be this shell,
 # which reaps only when it next waits).
