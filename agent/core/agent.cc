@@ -5,11 +5,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <deque>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
 #include "agent/absl_view.h"
 #include "agent/busid.h"
 #include "spdlog/spdlog.h"
@@ -29,6 +31,26 @@ struct Agent::Waiter {
   int intermediates = 0;
 };
 
+// A channel program submitted to a subchannel: queued, then in flight.
+struct Agent::Pending {
+  ProgramRequest* req = nullptr;  // the submitter's (or own_req)
+  absl::Time deadline;
+  std::function<bool()> cancelled;
+  ProgramDone done;
+  bool fetch_sense = true;  // run SENSE after a unit check without concurrent sense
+  // In flight (set by StartPending).
+  std::optional<translate::Program> prog;
+  ProgramResult result;
+  absl::Time t0;
+  Waiter w;                          // the final interruption (guarded by Dev::mu)
+  std::optional<FailReason> abort;   // set by the watchdog ending it (guarded by Dev::mu)
+  // A SENSE run for a unit check of `parent`: the parent's outcome is
+  // delivered when it ends. It owns its request; the data lands at sense_addr.
+  std::shared_ptr<Pending> parent;
+  std::unique_ptr<ProgramRequest> own_req;
+  uint64_t sense_addr = 0;
+};
+
 // An attached subchannel.
 struct Agent::Dev {
   explicit Dev(std::string s) : schid(s), fsm(std::move(s)) {}
@@ -41,13 +63,18 @@ struct Agent::Dev {
   std::optional<std::pair<uint16_t, uint8_t>> cu_type, dev_type;
   std::shared_ptr<SubchannelStats> stats = std::make_shared<SubchannelStats>();
 
-  absl::Mutex io_mu;  // one request at a time; held while the device is opened or closed
+  absl::Mutex io_mu;  // held while the device is opened, closed or reset
   std::unique_ptr<CcwDevice> dev ABSL_GUARDED_BY(io_mu);
   CcwCapabilities caps;  // set when opened
 
   absl::Mutex mu;
   Fsm fsm ABSL_GUARDED_BY(mu);
-  Waiter* waiter ABSL_GUARDED_BY(mu) = nullptr;
+  // Requests not started yet, in order; the program in flight (null: none).
+  std::deque<std::shared_ptr<Pending>> queue ABSL_GUARDED_BY(mu);
+  std::shared_ptr<Pending> current ABSL_GUARDED_BY(mu);
+  bool pumping ABSL_GUARDED_BY(mu) = false;  // a thread is starting queued requests
+  int busy ABSL_GUARDED_BY(mu) = 0;          // threads doing host work on its programs
+  bool closing ABSL_GUARDED_BY(mu) = false;  // no more starts or aborts: the device is being closed
   // A HALT/CLEAR issued while no program runs waits for its own interruption.
   Waiter* async_waiter ABSL_GUARDED_BY(mu) = nullptr;
   bool released ABSL_GUARDED_BY(mu) = false;  // the kernel asked for it back (REQ)
@@ -56,6 +83,9 @@ struct Agent::Dev {
 };
 
 namespace {
+
+// How often the watchdog asks a cancel check of a program in flight.
+constexpr absl::Duration kCancelPoll = absl::Milliseconds(50);
 
 std::string NewUuid() {
   uuid_t u;
@@ -120,6 +150,7 @@ absl::Status Agent::Start(DeviceEventSource* events) {
   absl::StatusOr<std::unique_ptr<IoWorker>> w = IoWorker::Start();
   if (!w.ok()) return w.status();
   worker_ = std::move(*w);
+  watchdog_ = std::thread([this] { WatchdogLoop(); });
   absl::StatusOr<std::vector<std::string>> probe = css_.ListSchids();
   if (!probe.ok()) return probe.status();
   events_ = events;
@@ -150,6 +181,13 @@ void Agent::Stop() {
   }
   for (std::thread& t : rel) t.join();
   for (auto& d : devs) CloseDevice(*d);
+  if (watchdog_.joinable()) {
+    {
+      absl::MutexLock l(&wd_mu_);
+      wd_stop_ = true;
+    }
+    watchdog_.join();
+  }
   worker_.reset();
 }
 
@@ -371,7 +409,7 @@ absl::StatusOr<std::pair<SubchannelView, bool>> Agent::AttachLocked(const std::s
   d->stats = TrackStats(*info, *d);
   if (!handoff) {
     if (absl::Status st = OpenDevice(d); !st.ok()) return fail("open VFIO device", st);
-    LearnIdentity(*d);
+    LearnIdentity(d);
   }
   {
     absl::MutexLock l(&mu_);
@@ -404,6 +442,7 @@ absl::Status Agent::OpenDevice(const std::shared_ptr<Dev>& dp) {
     absl::MutexLock l(&d.mu);
     d.raw = d.dev.get();
     d.released = false;
+    d.closing = false;
     d.fsm.Dispatch(FsmEvent::kOpen);
   }
   const std::weak_ptr<Dev> weak = dp;
@@ -433,28 +472,53 @@ absl::Status Agent::OpenDevice(const std::shared_ptr<Dev>& dp) {
 void Agent::CloseDevice(Dev& d) {
   absl::MutexLock io(&d.io_mu);
   if (!d.dev) return;
+  auto idle = [&d]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(d.mu) { return d.busy == 0; };
+  {
+    // No start or abort begins from now on; wait for those under way.
+    absl::MutexLock l(&d.mu);
+    d.closing = true;
+    d.mu.Await(absl::Condition(&idle));
+  }
   worker_->Remove(d.dev->io_fd());
   if (d.dev->crw_fd() >= 0) worker_->Remove(d.dev->crw_fd());
   if (d.dev->req_fd() >= 0) worker_->Remove(d.dev->req_fd());
+  std::shared_ptr<Pending> current;
+  std::deque<std::shared_ptr<Pending>> queued;
   {
     absl::MutexLock l(&d.mu);
+    d.mu.Await(absl::Condition(&idle));  // a completion taken before the Remove
     d.raw = nullptr;
-    if (d.fsm.Dispatch(FsmEvent::kClose) == FsmAction::kFailWaiter && d.waiter) {
-      d.waiter->failed = true;
-      d.waiter->why = "the device was closed";
+    if (d.fsm.Dispatch(FsmEvent::kClose) == FsmAction::kFailWaiter && d.current) {
+      d.current->w.failed = true;
+      d.current->w.why = "the device was closed";
     }
+    current = std::move(d.current);
+    queued.swap(d.queue);
+  }
+  // Their arena pages go back before the device (and its arena) does.
+  if (current) {
+    Unwatch(current.get());
+    d.stats->in_flight.fetch_sub(1, std::memory_order_relaxed);
+    d.stats->CountFailure(FailReason::kReleased);
+    current->prog.reset();
+    Deliver(std::move(current), absl::FailedPreconditionError(absl::StrCat(
+                                    d.schid, ": the channel program did not complete: the device was closed")));
+  }
+  for (std::shared_ptr<Pending>& p : queued) {
+    d.stats->CountFailure(FailReason::kNotOperational);
+    Deliver(std::move(p), absl::FailedPreconditionError(absl::StrCat(d.schid, ": the device is not open")));
   }
   d.dev.reset();
 }
 
-void Agent::LearnIdentity(Dev& d) {
+void Agent::LearnIdentity(const std::shared_ptr<Dev>& dp) {
+  Dev& d = *dp;
   // SENSE ID: CU and device type, which sysfs no longer shows on vfio_ccw.
   absl::StatusOr<translate::BuiltProgram> p = translate::BuildProgram(std::vector<translate::CcwSpec>{
       translate::CcwSpec{.cmd = translate::ccw_cmd::kSenseId, .flags = translate::ccw_flag::kSli, .count = 256}});
   if (!p.ok()) return;
   ProgramRequest req{p->orb, std::move(p->memory)};
-  absl::MutexLock io(&d.io_mu);
-  absl::StatusOr<ProgramResult> r = RunLocked(d, req, absl::Now() + absl::Seconds(5), nullptr, false);
+  absl::StatusOr<ProgramResult> r = RunOn(dp, req, absl::Now() + absl::Seconds(5), nullptr, false);
   if (!r.ok() || r->irb.scsw.dstat != (dstat::kChannelEnd | dstat::kDeviceEnd)) return;
   std::array<uint8_t, 7> id{};
   if (!req.memory->Read(p->data_addrs[0], id).ok() || id[0] != 0xff) return;
@@ -537,6 +601,15 @@ absl::StatusOr<std::pair<SubchannelView, bool>> Agent::DetachLocked(const std::s
   return std::make_pair(ViewOf(after.ok() ? *after : *info), false);
 }
 
+absl::StatusOr<Agent::AttachedIdentity> Agent::Attached(std::string_view schid) {
+  absl::StatusOr<std::string> s = CanonicalSchid(schid);
+  if (!s.ok()) return s.status();
+  std::shared_ptr<Dev> d = Find(*s);
+  if (!d) return absl::NotFoundError(absl::StrCat(*s, " is not attached by this agent"));
+  // These fields are set before the Dev is published in attached_ and never change.
+  return AttachedIdentity{d->schid, d->owner, d->handoff, d->cu_type, d->dev_type};
+}
+
 absl::StatusOr<std::shared_ptr<Agent::Dev>> Agent::AgentModeDev(std::string_view schid) {
   absl::StatusOr<std::string> s = CanonicalSchid(schid);
   if (!s.ok()) return s.status();
@@ -554,40 +627,115 @@ absl::StatusOr<std::shared_ptr<Agent::Dev>> Agent::AgentModeDev(std::string_view
 }
 
 absl::StatusOr<SubchannelView> Agent::Reset(std::string_view schid) {
-  absl::StatusOr<std::shared_ptr<Dev>> d = AgentModeDev(schid);
-  if (!d.ok()) return d.status();
+  absl::StatusOr<std::shared_ptr<Dev>> dp = AgentModeDev(schid);
+  if (!dp.ok()) return dp.status();
+  Dev& d = **dp;
+  std::shared_ptr<Pending> ended;
+  int rc;
   {
-    absl::MutexLock io(&(*d)->io_mu);
-    if (!(*d)->dev) return absl::FailedPreconditionError(absl::StrCat((*d)->schid, ": the device is not open"));
-    const int rc = (*d)->dev->Reset();
-    if (rc < 0) {
-      return translate::WithErrno(
-          absl::FailedPreconditionError(absl::StrCat((*d)->schid, ": reset: ", ErrnoText(rc))), -rc);
+    absl::MutexLock io(&d.io_mu);
+    if (!d.dev) return absl::FailedPreconditionError(absl::StrCat(d.schid, ": the device is not open"));
+    {
+      // Alone with the device: no start or abort runs during the reset.
+      absl::MutexLock l(&d.mu);
+      auto idle = [&d]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(d.mu) { return d.busy == 0 && !d.pumping; };
+      d.mu.Await(absl::Condition(&idle));
+      d.pumping = true;
     }
-    (*d)->stats->resets.fetch_add(1, std::memory_order_relaxed);
-    absl::MutexLock l(&(*d)->mu);
-    (*d)->fsm.Dispatch(FsmEvent::kClose);
-    (*d)->fsm.Dispatch(FsmEvent::kOpen);
+    rc = d.dev->Reset();
+    absl::MutexLock l(&d.mu);
+    d.pumping = false;
+    if (rc == 0) {
+      d.stats->resets.fetch_add(1, std::memory_order_relaxed);
+      d.fsm.Dispatch(FsmEvent::kClose);
+      d.fsm.Dispatch(FsmEvent::kOpen);
+      // The program in flight gets no interruption any more.
+      if (d.current) {
+        d.current->w.failed = true;
+        d.current->w.why = "the device was reset";
+        ended = std::move(d.current);
+        ++d.busy;
+      }
+    }
   }
-  return Get((*d)->schid);
+  if (ended) {
+    FailInFlight(*dp, std::move(ended), FailReason::kReleased,
+                 absl::FailedPreconditionError(
+                     absl::StrCat(d.schid, ": the channel program did not complete: the device was reset")));
+  } else {
+    bool pump;
+    {
+      absl::MutexLock l(&d.mu);
+      pump = !d.pumping && !d.current && !d.queue.empty();
+      if (pump) d.pumping = true;
+    }
+    if (pump) Pump(*dp);
+  }
+  if (rc < 0) {
+    return translate::WithErrno(absl::FailedPreconditionError(absl::StrCat(d.schid, ": reset: ", ErrnoText(rc))),
+                                -rc);
+  }
+  return Get(d.schid);
 }
 
 // ---------------------------------------------------------------------------
 // I/O.
 
+void Agent::Submit(std::string_view schid, ProgramRequest& request, absl::Time deadline,
+                   std::function<bool()> cancelled, ProgramDone done) {
+  absl::StatusOr<std::shared_ptr<Dev>> d = AgentModeDev(schid);
+  if (!d.ok()) {
+    done(d.status());
+    return;
+  }
+  auto p = std::make_shared<Pending>();
+  p->req = &request;
+  p->deadline = deadline;
+  p->cancelled = std::move(cancelled);
+  p->done = std::move(done);
+  SubmitTo(*d, std::move(p), false);
+}
+
 absl::StatusOr<ProgramResult> Agent::Run(std::string_view schid, ProgramRequest& request, absl::Time deadline,
                                          std::function<bool()> cancelled) {
   absl::StatusOr<std::shared_ptr<Dev>> d = AgentModeDev(schid);
   if (!d.ok()) return d.status();
-  Dev& dev = **d;
-  if (!dev.io_mu.LockWhenWithDeadline(absl::Condition::kTrue, deadline)) {
-    dev.io_mu.Unlock();
-    return absl::DeadlineExceededError(
-        absl::StrCat(dev.schid, ": the deadline passed while an earlier request held the subchannel"));
+  return RunOn(*d, request, deadline, std::move(cancelled), true);
+}
+
+absl::StatusOr<ProgramResult> Agent::RunOn(const std::shared_ptr<Dev>& d, ProgramRequest& request,
+                                           absl::Time deadline, std::function<bool()> cancelled,
+                                           bool fetch_sense) {
+  absl::Notification landed;
+  absl::StatusOr<ProgramResult> out = absl::InternalError("no outcome");
+  auto p = std::make_shared<Pending>();
+  p->req = &request;
+  p->deadline = deadline;
+  p->cancelled = std::move(cancelled);
+  p->fetch_sense = fetch_sense;
+  p->done = [&out, &landed](absl::StatusOr<ProgramResult> r) {
+    out = std::move(r);
+    landed.Notify();
+  };
+  SubmitTo(d, std::move(p), false);
+  // The watchdog ends the program at its deadline, so this wait ends too.
+  landed.WaitForNotification();
+  return out;
+}
+
+void Agent::SubmitTo(const std::shared_ptr<Dev>& d, std::shared_ptr<Pending> p, bool front) {
+  bool pump;
+  {
+    absl::MutexLock l(&d->mu);
+    if (front) {
+      d->queue.push_front(std::move(p));
+    } else {
+      d->queue.push_back(std::move(p));
+    }
+    pump = !d->pumping && !d->current;
+    if (pump) d->pumping = true;
   }
-  absl::StatusOr<ProgramResult> r = RunLocked(dev, request, deadline, cancelled, true);
-  dev.io_mu.Unlock();
-  return r;
+  if (pump) Pump(d);
 }
 
 void Agent::CountPoliced(std::string_view schid) {
@@ -595,16 +743,52 @@ void Agent::CountPoliced(std::string_view schid) {
   if (d.ok()) (*d)->stats->CountFailure(FailReason::kPoliced);
 }
 
-absl::StatusOr<ProgramResult> Agent::RunLocked(Dev& d, ProgramRequest& req, absl::Time deadline,
-                                               const std::function<bool()>& cancelled, bool fetch_sense)
-    ABSL_NO_THREAD_SAFETY_ANALYSIS {
-  SubchannelStats& stats = *d.stats;
-  if (!d.dev) {
-    stats.CountFailure(FailReason::kNotOperational);
-    return absl::FailedPreconditionError(absl::StrCat(d.schid, ": the device is not open"));
+// Starts queued requests until one is in flight or none is left. The caller
+// set d.pumping; it is cleared here.
+void Agent::Pump(const std::shared_ptr<Dev>& dp) {
+  Dev& d = *dp;
+  for (;;) {
+    std::shared_ptr<Pending> p;
+    {
+      absl::MutexLock l(&d.mu);
+      if (d.current || d.queue.empty()) {
+        d.pumping = false;
+        return;
+      }
+      p = std::move(d.queue.front());
+      d.queue.pop_front();
+      ++d.busy;
+    }
+    absl::Status st = StartPending(dp, p);
+    {
+      absl::MutexLock l(&d.mu);
+      --d.busy;
+    }
+    if (!st.ok()) Deliver(std::move(p), std::move(st));
   }
+}
+
+// Translates, polices and starts `p` (d.busy held). On success p is d.current.
+absl::Status Agent::StartPending(const std::shared_ptr<Dev>& dp, const std::shared_ptr<Pending>& p) {
+  Dev& d = *dp;
+  SubchannelStats& stats = *d.stats;
+  if (absl::Now() >= p->deadline) {
+    stats.CountFailure(FailReason::kDeadline);
+    return absl::DeadlineExceededError(
+        absl::StrCat(d.schid, ": the deadline passed while earlier requests held the subchannel"));
+  }
+  if (p->cancelled && p->cancelled()) {
+    stats.CountFailure(FailReason::kCancelled);
+    return absl::CancelledError(absl::StrCat(d.schid, ": cancelled before the channel program was started"));
+  }
+  CcwDevice* dev;
   {
     absl::MutexLock l(&d.mu);
+    dev = d.closing ? nullptr : d.raw;
+    if (!dev) {
+      stats.CountFailure(FailReason::kNotOperational);
+      return absl::FailedPreconditionError(absl::StrCat(d.schid, ": the device is not open"));
+    }
     switch (d.fsm.Dispatch(FsmEvent::kIoRequest)) {
       case FsmAction::kStart:
         break;
@@ -619,7 +803,8 @@ absl::StatusOr<ProgramResult> Agent::RunLocked(Dev& d, ProgramRequest& req, absl
         return absl::FailedPreconditionError(absl::StrCat(d.schid, ": the device is not open"));
     }
   }
-  absl::StatusOr<translate::Program> prog = translate::Translate(req.orb, *req.memory, d.dev->arena());
+  ProgramRequest& req = *p->req;
+  absl::StatusOr<translate::Program> prog = translate::Translate(req.orb, *req.memory, dev->arena());
   if (!prog.ok()) {
     stats.CountFailure(FailReason::kPoliced);
     absl::MutexLock l(&d.mu);
@@ -635,113 +820,241 @@ absl::StatusOr<ProgramResult> Agent::RunLocked(Dev& d, ProgramRequest& req, absl
       return absl::Status(st.code(), absl::StrCat(d.schid, ": ", st.message()));
     }
   }
-  ProgramResult result;
-  result.warnings = prog->warnings();
-  Waiter w;
-  const absl::Time t0 = absl::Now();
+  p->result.warnings = prog->warnings();
+  const translate::Orb orb = prog->orb();
+  p->prog = std::move(*prog);
+  p->t0 = absl::Now();
+  Watch(dp, p);  // before the start: the completion may come at once
+  int rc;
   {
     // The subchannel lock is held across the I/O region write, as the kernel
     // holds its own across SSCH: the interruption cannot be taken before the
     // FSM knows the program was started.
     absl::MutexLock l(&d.mu);
-    d.waiter = &w;
-    const int rc = d.dev->Start(prog->orb(), &result.retries);
-    if (rc != 0) {
-      d.waiter = nullptr;
-      d.fsm.Dispatch(FsmEvent::kStartFailed);
-      stats.CountFailure(FailReasonForStartErrno(rc));
-      return StartError(d.schid, rc);
+    rc = dev->Start(orb, &p->result.retries);
+    if (rc == 0) {
+      d.fsm.Dispatch(FsmEvent::kStarted);
+      d.current = p;
+      stats.started.fetch_add(1, std::memory_order_relaxed);
+      stats.in_flight.fetch_add(1, std::memory_order_relaxed);
+      return absl::OkStatus();
     }
-    d.fsm.Dispatch(FsmEvent::kStarted);
+    d.fsm.Dispatch(FsmEvent::kStartFailed);
   }
-  stats.started.fetch_add(1, std::memory_order_relaxed);
-  stats.in_flight.fetch_add(1, std::memory_order_relaxed);
-  absl::Cleanup landed = [&stats] { stats.in_flight.fetch_sub(1, std::memory_order_relaxed); };
-  // Wait for the final interruption, the deadline, or cancellation.
-  std::string aborted;
-  for (;;) {
-    d.mu.Lock();
-    auto ready = [&w]() { return w.done || w.failed; };
-    d.mu.AwaitWithDeadline(absl::Condition(&ready), std::min(deadline, absl::Now() + absl::Milliseconds(50)));
-    const bool finished = w.done || w.failed;
-    d.mu.Unlock();
-    if (finished) break;
-    const bool late = absl::Now() >= deadline;
-    const bool gone = cancelled && cancelled();
-    if (late || gone) {
-      aborted = Abort(d, w);
-      absl::MutexLock l(&d.mu);
-      d.waiter = nullptr;
-      const std::string what = late ? "deadline exceeded" : "cancelled";
-      stats.CountFailure(late ? FailReason::kDeadline : FailReason::kCancelled);
-      return absl::Status(late ? absl::StatusCode::kDeadlineExceeded : absl::StatusCode::kCancelled,
-                          absl::StrCat(d.schid, ": ", what, " after ", absl::FormatDuration(absl::Now() - t0),
-                                       "; the channel program was ", aborted, "; the device is ",
-                                       FsmStateName(d.fsm.state())));
-    }
-  }
-  {
-    absl::MutexLock l(&d.mu);
-    d.waiter = nullptr;
-    if (w.failed) {
-      stats.CountFailure(FailReason::kReleased);
-      return absl::FailedPreconditionError(absl::StrCat(d.schid, ": the channel program did not complete: ", w.why));
-    }
-  }
-  result.duration = absl::Now() - t0;
-  result.irb = w.irb;
-  stats.latency.Observe(result.duration);
-  absl::StatusOr<translate::Completion> c = prog->Complete(w.irb.scsw, *req.memory);
-  if (!c.ok()) {
-    stats.CountFailure(FailReason::kOther);
-    return absl::InternalError(absl::StrCat(d.schid, ": completing the program: ", c.status().message()));
-  }
-  result.completion = std::move(*c);
-  stats.bytes_read.fetch_add(result.completion.bytes_in, std::memory_order_relaxed);
-  stats.bytes_written.fetch_add(result.completion.bytes_out, std::memory_order_relaxed);
-  if (std::optional<FailReason> why = FailReasonForScsw(w.irb.scsw)) {
-    stats.CountFailure(*why);
-  } else {
-    stats.completed.fetch_add(1, std::memory_order_relaxed);
-  }
-  std::move(landed).Invoke();
-  if (fetch_sense && (w.irb.scsw.dstat & dstat::kUnitCheck) && !w.irb.esw.erw_s) {
-    // Basic sense: the device holds it until a SENSE command takes it.
-    absl::StatusOr<translate::BuiltProgram> sp = translate::BuildProgram(std::vector<translate::CcwSpec>{
-        translate::CcwSpec{.cmd = translate::ccw_cmd::kSense, .flags = translate::ccw_flag::kSli, .count = 32}});
-    if (sp.ok()) {
-      ProgramRequest sreq{sp->orb, std::move(sp->memory)};
-      absl::StatusOr<ProgramResult> sr = RunLocked(d, sreq, std::max(deadline, absl::Now() + absl::Seconds(1)),
-                                                   cancelled, false);
-      if (sr.ok() && !sr->completion.transfers.empty()) {
-        result.sense.resize(sr->completion.transfers[0].bytes);
-        (void)sreq.memory->Read(sp->data_addrs[0], result.sense);
-      }
-    }
-  }
-  return result;
+  Unwatch(p.get());
+  stats.CountFailure(FailReasonForStartErrno(rc));
+  p->prog.reset();
+  return StartError(d.schid, rc);
 }
 
+// The final interruption of `p` was taken (d.busy held, p no longer
+// d.current): back-translates, counts, fetches sense if need be, starts the
+// next request, delivers.
+void Agent::FinishPending(const std::shared_ptr<Dev>& dp, std::shared_ptr<Pending> p) {
+  Dev& d = *dp;
+  SubchannelStats& stats = *d.stats;
+  Unwatch(p.get());
+  stats.in_flight.fetch_sub(1, std::memory_order_relaxed);
+  ProgramResult& result = p->result;
+  result.duration = absl::Now() - p->t0;
+  result.irb = p->w.irb;
+  stats.latency.Observe(result.duration);
+  absl::StatusOr<translate::Completion> c = p->prog->Complete(p->w.irb.scsw, *p->req->memory);
+  p->prog.reset();
+  absl::Status error;
+  bool sense = false;
+  if (!c.ok()) {
+    stats.CountFailure(FailReason::kOther);
+    error = absl::InternalError(absl::StrCat(d.schid, ": completing the program: ", c.status().message()));
+  } else {
+    result.completion = std::move(*c);
+    stats.bytes_read.fetch_add(result.completion.bytes_in, std::memory_order_relaxed);
+    stats.bytes_written.fetch_add(result.completion.bytes_out, std::memory_order_relaxed);
+    if (std::optional<FailReason> why = FailReasonForScsw(p->w.irb.scsw)) {
+      stats.CountFailure(*why);
+    } else {
+      stats.completed.fetch_add(1, std::memory_order_relaxed);
+    }
+    sense = p->fetch_sense && (p->w.irb.scsw.dstat & dstat::kUnitCheck) && !p->w.irb.esw.erw_s;
+  }
+  std::shared_ptr<Pending> sp;
+  if (sense) {
+    // Basic sense: the device holds it until a SENSE command takes it; it
+    // runs next, before anything queued, and the parent is delivered after.
+    absl::StatusOr<translate::BuiltProgram> b = translate::BuildProgram(std::vector<translate::CcwSpec>{
+        translate::CcwSpec{.cmd = translate::ccw_cmd::kSense, .flags = translate::ccw_flag::kSli, .count = 32}});
+    if (b.ok()) {
+      sp = std::make_shared<Pending>();
+      sp->own_req = std::make_unique<ProgramRequest>(ProgramRequest{b->orb, std::move(b->memory)});
+      sp->req = sp->own_req.get();
+      sp->sense_addr = b->data_addrs[0];
+      sp->deadline = std::max(p->deadline, absl::Now() + absl::Seconds(1));
+      sp->cancelled = p->cancelled;
+      sp->fetch_sense = false;
+      sp->parent = p;
+    }
+  }
+  bool pump;
+  {
+    absl::MutexLock l(&d.mu);
+    --d.busy;
+    if (sp) d.queue.push_front(sp);
+    pump = !d.pumping && !d.current && !d.queue.empty();
+    if (pump) d.pumping = true;
+  }
+  // The device first: the next program runs while this result goes out.
+  if (pump) Pump(dp);
+  if (sp) return;  // delivered with the sense
+  if (error.ok()) {
+    Deliver(std::move(p), std::move(result));
+  } else {
+    Deliver(std::move(p), std::move(error));
+  }
+}
+
+// Ends `p`, which was d.current and was taken out of it by the caller (d.busy
+// held), with `st`: the device went away under it.
+void Agent::FailInFlight(const std::shared_ptr<Dev>& dp, std::shared_ptr<Pending> p, FailReason reason,
+                         absl::Status st) {
+  Dev& d = *dp;
+  Unwatch(p.get());
+  d.stats->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  d.stats->CountFailure(reason);
+  p->prog.reset();
+  bool pump;
+  {
+    absl::MutexLock l(&d.mu);
+    --d.busy;
+    pump = !d.pumping && !d.current && !d.queue.empty();
+    if (pump) d.pumping = true;
+  }
+  if (pump) Pump(dp);
+  Deliver(std::move(p), std::move(st));
+}
+
+void Agent::Deliver(std::shared_ptr<Pending> p, absl::StatusOr<ProgramResult> r) {
+  if (p->parent) {
+    // The SENSE of a unit check: its data goes with the parent's result.
+    std::shared_ptr<Pending> parent = std::move(p->parent);
+    if (r.ok() && !r->completion.transfers.empty()) {
+      parent->result.sense.resize(r->completion.transfers[0].bytes);
+      (void)p->req->memory->Read(p->sense_addr, parent->result.sense);
+    }
+    Deliver(parent, std::move(parent->result));
+    return;
+  }
+  ProgramDone done = std::move(p->done);
+  p.reset();
+  done(std::move(r));
+}
+
+void Agent::AbortPending(const std::shared_ptr<Dev>& dp, const std::shared_ptr<Pending>& p, FailReason why) {
+  Dev& d = *dp;
+  {
+    absl::MutexLock l(&d.mu);
+    if (d.closing || d.current != p || p->w.done || p->w.failed || p->abort) return;
+    p->abort = why;
+    ++d.busy;
+  }
+  const std::string aborted = Abort(d, p->w);
+  std::string state;
+  {
+    absl::MutexLock l(&d.mu);
+    if (d.current == p) d.current = nullptr;
+    state = FsmStateName(d.fsm.state());
+  }
+  const bool late = why == FailReason::kDeadline;
+  absl::Status st(late ? absl::StatusCode::kDeadlineExceeded : absl::StatusCode::kCancelled,
+                  absl::StrCat(d.schid, ": ", late ? "deadline exceeded" : "cancelled", " after ",
+                               absl::FormatDuration(absl::Now() - p->t0), "; the channel program was ", aborted,
+                               "; the device is ", state));
+  FailInFlight(dp, p, why, std::move(st));
+}
+
+// Halt, then clear, then reset: whichever ends the program in flight (d.busy
+// held by the caller; w is that program's).
 std::string Agent::Abort(Dev& d, Waiter& w) {
   auto wait = [&](absl::Duration t) {
     absl::MutexLock l(&d.mu);
     auto ready = [&w]() { return w.done || w.failed; };
     return d.mu.AwaitWithTimeout(absl::Condition(&ready), t);
   };
-  if (d.dev->Halt() == 0) {
+  CcwDevice* dev;
+  {
+    absl::MutexLock l(&d.mu);
+    dev = d.raw;
+  }
+  if (!dev) return "abandoned (the device was closed)";
+  if (dev->Halt() == 0) {
     d.stats->halts.fetch_add(1, std::memory_order_relaxed);
     if (wait(options_.halt_wait)) return "halted (HSCH)";
   }
-  if (d.dev->Clear() == 0) {
+  if (dev->Clear() == 0) {
     d.stats->clears.fetch_add(1, std::memory_order_relaxed);
     if (wait(options_.halt_wait)) return "cleared (CSCH)";
   }
   // Neither ended it: reset the device (disable, quiesce, enable).
-  d.dev->Reset();
+  dev->Reset();
   absl::MutexLock l(&d.mu);
   d.fsm.Dispatch(FsmEvent::kClose);
   d.fsm.Dispatch(FsmEvent::kOpen);
   return "ended by a device reset (halt and clear did not end it)";
+}
+
+// ---- The deadline watchdog.
+
+void Agent::Watch(const std::shared_ptr<Dev>& d, const std::shared_ptr<Pending>& p) {
+  const bool polled = static_cast<bool>(p->cancelled);
+  if (p->deadline == absl::InfiniteFuture() && !polled) return;
+  absl::MutexLock l(&wd_mu_);
+  watched_[p.get()] = Watched{d, p, p->deadline, polled};
+  const absl::Time wake = polled ? std::min(p->deadline, absl::Now() + kCancelPoll) : p->deadline;
+  if (wake < wd_wake_) wd_kick_ = true;
+}
+
+void Agent::Unwatch(const Pending* p) {
+  absl::MutexLock l(&wd_mu_);
+  watched_.erase(p);
+}
+
+void Agent::WatchdogLoop() {
+  absl::MutexLock l(&wd_mu_);
+  while (!wd_stop_) {
+    const absl::Time now = absl::Now();
+    std::vector<std::tuple<std::shared_ptr<Dev>, std::shared_ptr<Pending>, FailReason>> due;
+    absl::Time wake = absl::InfiniteFuture();
+    for (auto it = watched_.begin(); it != watched_.end();) {
+      std::shared_ptr<Dev> d = it->second.dev.lock();
+      std::shared_ptr<Pending> p = it->second.p.lock();
+      if (!d || !p) {
+        it = watched_.erase(it);
+        continue;
+      }
+      std::optional<FailReason> why;
+      if (now >= it->second.deadline) {
+        why = FailReason::kDeadline;
+      } else if (it->second.polled && p->cancelled()) {
+        why = FailReason::kCancelled;
+      }
+      if (why) {
+        due.emplace_back(std::move(d), std::move(p), *why);
+        it = watched_.erase(it);
+        continue;
+      }
+      wake = std::min(wake, it->second.polled ? std::min(it->second.deadline, now + kCancelPoll) : it->second.deadline);
+      ++it;
+    }
+    if (!due.empty()) {
+      wd_mu_.Unlock();
+      for (auto& [d, p, why] : due) AbortPending(d, p, why);
+      wd_mu_.Lock();
+      continue;
+    }
+    wd_wake_ = wake;
+    wd_kick_ = false;
+    auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(wd_mu_) { return wd_kick_ || wd_stop_; };
+    wd_mu_.AwaitWithDeadline(absl::Condition(&woken), wake);
+  }
 }
 
 absl::StatusOr<translate::Irb> Agent::AsyncOp(std::string_view schid, bool clear, absl::Time deadline) {
@@ -789,12 +1102,13 @@ absl::StatusOr<translate::Irb> Agent::AsyncOp(std::string_view schid, bool clear
   if (program_running) {
     // The running program's request receives the interruption; wait for the
     // FSM to leave CP_PENDING and report that interruption.
-    Waiter* target = d.waiter;
-    auto idle = [&d, target]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(d.mu) {
-      return d.fsm.state() != FsmState::kCpPending || d.waiter != target || (target && (target->done || target->failed));
+    const std::shared_ptr<Pending> target = d.current;
+    auto idle = [&d, &target]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(d.mu) {
+      return d.fsm.state() != FsmState::kCpPending || d.current != target ||
+             (target && (target->w.done || target->w.failed));
     };
     ok = d.mu.AwaitWithDeadline(absl::Condition(&idle), deadline);
-    if (ok && target && target->done) return target->irb;
+    if (ok && target && target->w.done) return target->w.irb;
     if (ok) return absl::FailedPreconditionError(absl::StrCat(d.schid, ": ", name, ": the program ended otherwise"));
   } else {
     auto done = [&own]() { return own.done || own.failed; };
@@ -853,17 +1167,23 @@ void Agent::OnIo(const std::shared_ptr<Dev>& dp) {
   }
   const bool final = irb->scsw.IsFinal();
   std::optional<translate::Irb> unsolicited;
+  std::shared_ptr<Pending> ended;
   {
     absl::MutexLock l(&d.mu);
     switch (d.fsm.Dispatch(final ? FsmEvent::kFinal : FsmEvent::kIntermediate)) {
       case FsmAction::kComplete:
-        if (d.waiter) {
-          d.waiter->irb = *irb;
-          d.waiter->done = true;
+        if (d.current) {
+          d.current->w.irb = *irb;
+          d.current->w.done = true;
+          // An aborting watchdog finishes it itself.
+          if (!d.current->abort) {
+            ended = std::move(d.current);
+            ++d.busy;
+          }
         }
         break;
       case FsmAction::kIntermediate:
-        if (d.waiter) ++d.waiter->intermediates;
+        if (d.current) ++d.current->w.intermediates;
         break;
       case FsmAction::kUnsolicited:
         if (final && d.async_waiter) {
@@ -877,6 +1197,7 @@ void Agent::OnIo(const std::shared_ptr<Dev>& dp) {
         break;
     }
   }
+  if (ended) FinishPending(dp, std::move(ended));
   if (unsolicited) {
     d.stats->unsolicited.fetch_add(1, std::memory_order_relaxed);
     AgentEvent e;
@@ -910,6 +1231,8 @@ void Agent::OnCrw(const std::shared_ptr<Dev>& dp) {
 
 void Agent::OnReq(const std::shared_ptr<Dev>& dp) {
   Dev& d = *dp;
+  static constexpr char kWhy[] = "the kernel asked for the device back (device request); it was released";
+  std::shared_ptr<Pending> failed;
   {
     absl::MutexLock l(&d.mu);
     if (d.released || !d.raw) return;
@@ -918,14 +1241,23 @@ void Agent::OnReq(const std::shared_ptr<Dev>& dp) {
     (void)n;
     d.released = true;
     d.stats->device_requests.fetch_add(1, std::memory_order_relaxed);
-    if (d.fsm.Dispatch(FsmEvent::kNotOper) == FsmAction::kFailWaiter && d.waiter) {
-      d.waiter->failed = true;
-      d.waiter->why = "the kernel asked for the device back (device request); it was released";
+    if (d.fsm.Dispatch(FsmEvent::kNotOper) == FsmAction::kFailWaiter && d.current) {
+      d.current->w.failed = true;
+      d.current->w.why = kWhy;
+      if (!d.current->abort) {
+        failed = std::move(d.current);
+        ++d.busy;
+      }
     }
     if (d.async_waiter) {
       d.async_waiter->failed = true;
       d.async_waiter->why = "the device was requested back";
     }
+  }
+  if (failed) {
+    FailInFlight(dp, std::move(failed), FailReason::kReleased,
+                 absl::FailedPreconditionError(
+                     absl::StrCat(d.schid, ": the channel program did not complete: ", kWhy)));
   }
   AgentEvent e;
   e.kind = AgentEvent::Kind::kDeviceRequest;

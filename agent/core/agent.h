@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -88,6 +89,10 @@ struct ProgramResult {
   std::vector<uint8_t> sense;        // SENSE data fetched after a unit check without concurrent sense
 };
 
+// Receives a program's outcome (Agent::Submit): exactly once, with what
+// Agent::Run would have returned.
+using ProgramDone = std::function<void(absl::StatusOr<ProgramResult>)>;
+
 class Agent {
  public:
   // The seams and the state store must outlive the agent.
@@ -119,16 +124,48 @@ class Agent {
   // probe (back to io_subchannel). The second value is true when there was
   // nothing to do. FOREIGN subchannels need `force`.
   absl::StatusOr<std::pair<SubchannelView, bool>> Detach(std::string_view schid, bool force);
+  // What the I/O path needs of an attached subchannel, from the agent's own
+  // records (no sysfs read, no lock but the agent's map): its canonical schid,
+  // owner, mode, and the CU and device type recorded at attach (sysfs, then
+  // SENSE ID), {type, model} each. Errors: kInvalidArgument (malformed schid),
+  // kNotFound (not attached by this agent).
+  struct AttachedIdentity {
+    std::string schid;
+    std::string owner;
+    bool handoff = false;
+    std::optional<std::pair<uint16_t, uint8_t>> cu_type, dev_type;
+  };
+  absl::StatusOr<AttachedIdentity> Attached(std::string_view schid);
   // VFIO_DEVICE_RESET of an agent-mode device.
   absl::StatusOr<SubchannelView> Reset(std::string_view schid);
 
   // ---- I/O on an agent-mode device. Requests to one subchannel run one at a
-  // time. When `deadline` passes or `cancelled()` turns true the program is
-  // halted, then cleared if need be (kDeadlineExceeded / kCancelled, the
-  // message says which). Errors: kFailedPrecondition (not attached, hand-off,
-  // not operational, paths gone: -EACCES/-ENODEV/-EIO), kUnavailable (-EBUSY,
-  // -EAGAIN after retries), kInvalidArgument (policed: rule, CCW index and
-  // errno; or refused by the kernel: -EINVAL/-EFAULT/-ENOMEM).
+  // time, in the order they were submitted (a FIFO per subchannel; a SENSE
+  // fetched after a unit check goes first). When `deadline` passes or
+  // `cancelled()` turns true the program is halted, then cleared if need be
+  // (kDeadlineExceeded / kCancelled, the message says which); a request still
+  // queued then fails without being started. Errors: kFailedPrecondition (not
+  // attached, hand-off, not operational, paths gone: -EACCES/-ENODEV/-EIO; the
+  // device closed, reset or requested back by the kernel while the program
+  // ran), kUnavailable (-EBUSY, -EAGAIN after retries), kInvalidArgument
+  // (policed: rule, CCW index and errno; or refused by the kernel:
+  // -EINVAL/-EFAULT/-ENOMEM). Nothing is held while the device works: the
+  // start happens on the submitting thread (or, for a queued request, where
+  // the previous one completed) and the completion on the I/O worker thread
+  // (vfio-ccw: the I/O region write is SSCH, the eventfd the interruption;
+  // Documentation/s390/vfio-ccw.rst).
+  //
+  // Submit returns at once; `done` gets the outcome. It is called on the
+  // calling thread when the request fails before it is queued (malformed or
+  // unknown schid, not attached in agent mode), otherwise on the thread that
+  // started or completed it: the I/O worker, the deadline watchdog, or a
+  // thread detaching or resetting the device. `request` must stay valid and
+  // untouched until `done` is called; `done` must be short and must not block
+  // or call back into the agent (it runs where interruptions are taken).
+  void Submit(std::string_view schid, ProgramRequest& request, absl::Time deadline,
+              std::function<bool()> cancelled, ProgramDone done);
+  // Submit, then waits for the outcome (on the calling thread, which must not
+  // be the I/O worker's).
   absl::StatusOr<ProgramResult> Run(std::string_view schid, ProgramRequest& request, absl::Time deadline,
                                     std::function<bool()> cancelled = nullptr);
   // HALT / CLEAR SUBCHANNEL; returns the interruption that ended it.
@@ -158,6 +195,7 @@ class Agent {
  private:
   struct Dev;
   struct Waiter;
+  struct Pending;
   struct StatsEntry {
     std::shared_ptr<SubchannelStats> stats;
     SubchannelStatsSnapshot ident;  // identity fields only
@@ -183,12 +221,29 @@ class Agent {
   // Opens the VFIO device of an attached subchannel and wires it to the worker.
   absl::Status OpenDevice(const std::shared_ptr<Dev>& d);
   void CloseDevice(Dev& d);
-  void LearnIdentity(Dev& d);
+  void LearnIdentity(const std::shared_ptr<Dev>& d);
 
-  // I/O helpers (d.io_mu held).
-  absl::StatusOr<ProgramResult> RunLocked(Dev& d, ProgramRequest& req, absl::Time deadline,
-                                          const std::function<bool()>& cancelled, bool fetch_sense);
+  // I/O helpers: the per-subchannel queue (Dev::queue) and the one program in
+  // flight (Dev::current). A thread that does host work on a device's
+  // programs (translate and start, complete, abort) counts in Dev::busy, so a
+  // close waits for it; one thread at a time (Dev::pumping) starts queued
+  // requests, until one is in flight or the queue is empty.
+  void SubmitTo(const std::shared_ptr<Dev>& d, std::shared_ptr<Pending> p, bool front);
+  absl::StatusOr<ProgramResult> RunOn(const std::shared_ptr<Dev>& d, ProgramRequest& request, absl::Time deadline,
+                                      std::function<bool()> cancelled, bool fetch_sense);
+  void Pump(const std::shared_ptr<Dev>& d);
+  absl::Status StartPending(const std::shared_ptr<Dev>& d, const std::shared_ptr<Pending>& p);
+  void FinishPending(const std::shared_ptr<Dev>& d, std::shared_ptr<Pending> p);
+  void FailInFlight(const std::shared_ptr<Dev>& d, std::shared_ptr<Pending> p, FailReason reason, absl::Status st);
+  void Deliver(std::shared_ptr<Pending> p, absl::StatusOr<ProgramResult> r);
+  // Ends a program whose deadline passed or whose client went away.
+  void AbortPending(const std::shared_ptr<Dev>& d, const std::shared_ptr<Pending>& p, FailReason why);
   std::string Abort(Dev& d, Waiter& w);
+  // The deadline watchdog: wakes at the earliest deadline of a program in
+  // flight, and every 50 ms while one has a cancel check.
+  void Watch(const std::shared_ptr<Dev>& d, const std::shared_ptr<Pending>& p);
+  void Unwatch(const Pending* p);
+  void WatchdogLoop();
   absl::StatusOr<translate::Irb> AsyncOp(std::string_view schid, bool clear, absl::Time deadline);
 
   // Worker handlers. TakeIrq: the open device, its eventfd `fd` read (reset);
@@ -218,6 +273,19 @@ class Agent {
   std::map<std::string, StatsEntry> stats_ ABSL_GUARDED_BY(mu_);
   AgentStats agent_stats_;
   const absl::Time started_at_ = absl::Now();
+
+  struct Watched {
+    std::weak_ptr<Dev> dev;
+    std::weak_ptr<Pending> p;
+    absl::Time deadline;
+    bool polled = false;  // has a cancel check
+  };
+  absl::Mutex wd_mu_;
+  std::unordered_map<const Pending*, Watched> watched_ ABSL_GUARDED_BY(wd_mu_);
+  absl::Time wd_wake_ ABSL_GUARDED_BY(wd_mu_) = absl::InfiniteFuture();  // when the watchdog wakes next
+  bool wd_kick_ ABSL_GUARDED_BY(wd_mu_) = false;
+  bool wd_stop_ ABSL_GUARDED_BY(wd_mu_) = false;
+  std::thread watchdog_;
 
   absl::Mutex rec_mu_;
   bool rec_stop_ ABSL_GUARDED_BY(rec_mu_) = false;

@@ -37,7 +37,7 @@ google::protobuf::Duration ToDuration(absl::Duration d) {
 
 ccw::v1::SubchannelState StateToProto(AgentState s) { return static_cast<ccw::v1::SubchannelState>(s); }
 
-absl::Time DeadlineOf(const grpc::ServerContext* ctx) {
+absl::Time DeadlineOf(const grpc::ServerContextBase* ctx) {
   const auto d = ctx->deadline();
   if (d == std::chrono::system_clock::time_point::max()) return absl::Now() + kDefaultIoDeadline;
   return absl::FromChrono(d);
@@ -451,69 +451,96 @@ grpc::Status SubchannelsService::Reset(grpc::ServerContext* ctx, const ccw::v1::
 // ---------------------------------------------------------------------------
 // Io.
 
-absl::Status RunStartProgram(Agent& agent, access::ProgramPolicy* policy, const std::string& who,
-                             const ccw::v1::StartProgramRequest& req, absl::Time deadline,
-                             std::function<bool()> cancelled, ccw::v1::StartProgramResponse* resp) {
-  std::vector<uint64_t> list_addrs;
-  absl::StatusOr<ProgramRequest> p = ProgramFromProto(req, &list_addrs);
+absl::StatusOr<std::unique_ptr<PreparedProgram>> PrepareProgram(Agent& agent, access::ProgramPolicy* policy,
+                                                               const std::string& who,
+                                                               const ccw::v1::StartProgramRequest& req) {
+  auto call = std::make_unique<PreparedProgram>();
+  absl::StatusOr<ProgramRequest> p = ProgramFromProto(req, &call->list_addrs);
   if (!p.ok()) return p.status();
-  const translate::Orb orb = p->orb;
-  std::optional<access::ProgramPolicy::Admission> admission;
+  call->request = std::move(*p);
+  call->schid = req.schid();
   if (policy != nullptr) {
-    absl::StatusOr<SubchannelView> v = agent.Get(req.schid());
-    if (!v.ok()) return v.status();
-    const access::ProgramClass& cls = policy->ClassFor(v->cu_type ? v->cu_type : v->info.cu_type,
-                                                       v->dev_type ? v->dev_type : v->info.dev_type);
-    absl::StatusOr<access::ProgramPolicy::Admission> a = policy->Admit(cls, who, v->info.schid);
+    // The device's class from the agent's records (no sysfs on the I/O path).
+    absl::StatusOr<Agent::AttachedIdentity> a = agent.Attached(req.schid());
     if (!a.ok()) {
-      agent.CountPoliced(v->info.schid);
-      return a.status();
+      // Not attached (or malformed): the error Run gives, with its advice.
+      absl::StatusOr<SubchannelView> v = agent.Get(req.schid());
+      if (!v.ok()) return v.status();
+      return absl::FailedPreconditionError(
+          absl::StrCat(v->info.schid, " is not attached; attach it first (ccwctl attach ", v->info.schid, ")"));
     }
-    admission.emplace(std::move(*a));
-    p->police = [&cls](const translate::Program& prog) { return access::CheckProgram(cls, prog); };
+    const access::ProgramClass& cls = policy->ClassFor(a->cu_type, a->dev_type);
+    absl::StatusOr<access::ProgramPolicy::Admission> admitted = policy->Admit(cls, who, a->schid);
+    if (!admitted.ok()) {
+      agent.CountPoliced(a->schid);
+      return admitted.status();
+    }
+    call->admission.emplace(std::move(*admitted));
+    call->request.police = [&cls](const translate::Program& prog) { return access::CheckProgram(cls, prog); };
   }
-  absl::StatusOr<ProgramResult> r = agent.Run(req.schid(), *p, deadline, std::move(cancelled));
-  if (!r.ok()) return r.status();
-  ToProto(r->irb, resp->mutable_irb());
+  return call;
+}
+
+void FillStartProgramResponse(const PreparedProgram& call, const ProgramResult& r,
+                              ccw::v1::StartProgramResponse* resp) {
+  const std::vector<uint64_t>& list_addrs = call.list_addrs;
+  ToProto(r.irb, resp->mutable_irb());
   // The SCSW as the client sees it: CPA in its own address space.
-  ToProto(r->completion.scsw, resp->mutable_irb()->mutable_scsw());
+  ToProto(r.completion.scsw, resp->mutable_irb()->mutable_scsw());
   auto index_of = [&](uint64_t addr, int fallback) {
     for (size_t i = 0; i < list_addrs.size(); ++i) {
       if (list_addrs[i] == addr) return static_cast<int>(i);
     }
     return fallback;
   };
-  resp->set_last_ccw_index(r->completion.last_ccw ? index_of(r->completion.last_ccw->addr, r->completion.last_ccw->index)
-                                                  : -1);
-  for (const translate::CcwTransfer& t : r->completion.transfers) {
+  resp->set_last_ccw_index(r.completion.last_ccw ? index_of(r.completion.last_ccw->addr, r.completion.last_ccw->index)
+                                                 : -1);
+  for (const translate::CcwTransfer& t : r.completion.transfers) {
     auto* x = resp->add_transfers();
     x->set_index(index_of(t.ccw_addr, t.index));
     x->set_ccw_addr(t.ccw_addr);
     x->set_cmd(t.cmd);
     x->set_data_in(t.data_in);
     x->set_bytes(t.bytes);
-    if (t.data_in && t.bytes > 0) x->set_data(CcwData(*p->memory, orb, t.ccw_addr, t.bytes));
+    if (t.data_in && t.bytes > 0) {
+      x->set_data(CcwData(*call.request.memory, call.request.orb, t.ccw_addr, t.bytes));
+    }
   }
-  resp->set_bytes_read(r->completion.bytes_in);
-  resp->set_bytes_written(r->completion.bytes_out);
-  for (const std::string& w : r->warnings) resp->add_warnings(w);
-  resp->set_retries(static_cast<uint32_t>(r->retries));
-  *resp->mutable_duration() = ToDuration(r->duration);
-  resp->set_sense(std::string(r->sense.begin(), r->sense.end()));
-  const translate::Scsw& s = r->completion.scsw;
+  resp->set_bytes_read(r.completion.bytes_in);
+  resp->set_bytes_written(r.completion.bytes_out);
+  for (const std::string& w : r.warnings) resp->add_warnings(w);
+  resp->set_retries(static_cast<uint32_t>(r.retries));
+  *resp->mutable_duration() = ToDuration(r.duration);
+  resp->set_sense(std::string(r.sense.begin(), r.sense.end()));
+  const translate::Scsw& s = r.completion.scsw;
   const bool ok = s.dstat == (translate::dev_stat::kChannelEnd | translate::dev_stat::kDeviceEnd) && s.cstat == 0;
   resp->set_summary(absl::StrCat(ok ? "ok: " : "ended with: ", translate::DeviceStatusText(s.dstat),
                                  s.cstat ? absl::StrCat("; ", translate::SubchannelStatusText(s.cstat)) : "", "; ",
-                                 r->completion.bytes_in, " bytes read, ", r->completion.bytes_out, " bytes written"));
-  return absl::OkStatus();
+                                 r.completion.bytes_in, " bytes read, ", r.completion.bytes_out, " bytes written"));
 }
 
-grpc::Status IoService::StartProgram(grpc::ServerContext* ctx, const ccw::v1::StartProgramRequest* req,
-                                     ccw::v1::StartProgramResponse* resp) {
+grpc::ServerUnaryReactor* IoService::StartProgram(grpc::CallbackServerContext* ctx,
+                                                  const ccw::v1::StartProgramRequest* req,
+                                                  ccw::v1::StartProgramResponse* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::StatusOr<std::string> who = Gate(access_, *ctx, Action::kStartProgram, agent_, req->schid());
-  if (!who.ok()) return ToGrpcStatus(who.status());
-  return ToGrpcStatus(
-      RunStartProgram(agent_, policy_, *who, *req, DeadlineOf(ctx), [ctx] { return ctx->IsCancelled(); }, resp));
+  absl::StatusOr<std::unique_ptr<PreparedProgram>> call =
+      who.ok() ? PrepareProgram(agent_, policy_, *who, *req) : who.status();
+  if (!call.ok()) {
+    reactor->Finish(ToGrpcStatus(call.status()));
+    return reactor;
+  }
+  // Nothing blocks here: the outcome arrives on the agent's I/O worker (or
+  // at once for an error before the start) and finishes the call from there.
+  PreparedProgram* c = call->release();
+  agent_.Submit(c->schid, c->request, DeadlineOf(ctx), [ctx] { return ctx->IsCancelled(); },
+                [c, reactor, resp](absl::StatusOr<ProgramResult> r) {
+                  std::unique_ptr<PreparedProgram> own(c);
+                  if (r.ok()) FillStartProgramResponse(*own, *r, resp);
+                  own.reset();  // the policy's admission ends with the program
+                  reactor->Finish(r.ok() ? grpc::Status::OK : ToGrpcStatus(r.status()));
+                });
+  return reactor;
 }
 
 grpc::Status IoService::Halt(grpc::ServerContext* ctx, const ccw::v1::HaltRequest* req, ccw::v1::HaltResponse* resp) {
@@ -546,59 +573,14 @@ grpc::Status IoService::StoreSubchannel(grpc::ServerContext* ctx, const ccw::v1:
 }
 
 // ---------------------------------------------------------------------------
-// StreamPrograms: a lane per subchannel (its requests in stream order), lanes
-// run on a shared pool of threads that block in Agent::Run; results go out
-// through one write in flight and a queue the window bounds.
-
-// Threads that run posted functions; started when needed, up to `max`.
-class BlockingPool {
- public:
-  explicit BlockingPool(int max) : max_(max < 1 ? 1 : max) {}
-  ~BlockingPool() {
-    {
-      absl::MutexLock l(&mu_);
-      stop_ = true;
-    }
-    for (std::thread& t : threads_) t.join();
-  }
-  void Post(std::function<void()> fn) {
-    absl::MutexLock l(&mu_);
-    q_.push_back(std::move(fn));
-    if (idle_ == 0 && static_cast<int>(threads_.size()) < max_) threads_.emplace_back([this] { Loop(); });
-  }
-
- private:
-  void Loop() {
-    for (;;) {
-      std::function<void()> fn;
-      {
-        absl::MutexLock l(&mu_);
-        ++idle_;
-        auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !q_.empty(); };
-        mu_.Await(absl::Condition(&ready));
-        --idle_;
-        if (q_.empty()) return;  // stopping
-        fn = std::move(q_.front());
-        q_.pop_front();
-      }
-      fn();
-    }
-  }
-  const int max_;
-  absl::Mutex mu_;
-  std::deque<std::function<void()>> q_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
-  int idle_ ABSL_GUARDED_BY(mu_) = 0;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-};
+// StreamPrograms: every request is submitted to the agent as it is read (the
+// agent keeps each subchannel's requests in order and runs them without
+// holding a thread); results go out in completion order through one write in
+// flight and a queue the window bounds.
 
 IoService::IoService(Agent& agent, const access::Access* access, access::ProgramPolicy* policy,
                      IoServiceOptions options)
-    : agent_(agent),
-      access_(access),
-      policy_(policy),
-      options_(options),
-      pool_(std::make_unique<BlockingPool>(options.stream_threads)) {}
+    : agent_(agent), access_(access), policy_(policy), options_(options) {}
 
 IoService::~IoService() = default;
 
@@ -609,9 +591,9 @@ using ccw::v1::StreamProgramResponse;
 
 class StreamReactor final : public grpc::ServerBidiReactor<StreamProgramRequest, StreamProgramResponse> {
  public:
-  StreamReactor(Agent& agent, const access::Access* access, access::ProgramPolicy* policy, BlockingPool& pool,
+  StreamReactor(Agent& agent, const access::Access* access, access::ProgramPolicy* policy,
                 grpc::CallbackServerContext* ctx, uint32_t window)
-      : agent_(agent), access_(access), policy_(policy), pool_(pool), ctx_(ctx), s_(std::make_shared<State>()) {
+      : agent_(agent), access_(access), policy_(policy), ctx_(ctx), s_(std::make_shared<State>()) {
     s_->window = window;
     if (ctx->deadline() != std::chrono::system_clock::time_point::max()) {
       s_->stream_deadline = absl::FromChrono(ctx->deadline());
@@ -624,53 +606,52 @@ class StreamReactor final : public grpc::ServerBidiReactor<StreamProgramRequest,
   }
 
   void OnReadDone(bool ok) override {
-    absl::MutexLock l(&s_->mu);
-    if (!ok) {  // the client half-closed (or the call ended)
-      s_->read_done = true;
-      MaybeFinishLocked();
-      return;
-    }
-    if (s_->finishing) return;
-    if (++s_->outstanding > s_->window) {
-      FailLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                              absl::StrCat("window: ", s_->outstanding, " requests outstanding, the window is ",
-                                           s_->window, " (wait for results before sending more)")));
-      return;
-    }
-    Item item;
-    item.tag = in_.tag();
-    item.program = std::move(*in_.mutable_program());
-    const absl::Duration timeout = absl::Seconds(in_.timeout().seconds()) + absl::Nanoseconds(in_.timeout().nanos());
-    item.deadline = std::min(s_->stream_deadline, absl::Now() + (timeout > absl::ZeroDuration() ? timeout
-                                                                                                 : kDefaultIoDeadline));
-    // Who may run it, as StartProgram asks for each call.
-    absl::StatusOr<std::string> who = Gate(access_, *ctx_, Action::kStartProgram, agent_, item.program.schid());
-    absl::StatusOr<std::pair<uint8_t, uint16_t>> id = ParseBusId(item.program.schid());
-    if (!who.ok() || !id.ok()) {
-      // The same error StartProgram gives (it returns before any I/O), without
-      // queueing behind anything.
-      StreamProgramResponse r;
-      r.set_tag(item.tag);
-      const absl::Status st = !who.ok() ? who.status()
-                                        : RunStartProgram(agent_, policy_, *who, item.program, item.deadline, nullptr,
-                                                          r.mutable_result());
-      r.clear_result();
-      r.mutable_error()->set_code(static_cast<int>(st.code()));
-      r.mutable_error()->set_message(std::string(st.message()));
-      --s_->outstanding;
-      SendLocked(std::move(r));
-    } else {
-      item.who = std::move(*who);
-      const std::string schid = FormatSchid(id->first, id->second);
-      Lane& lane = s_->lanes[schid];
-      lane.q.push_back(std::move(item));
-      if (!lane.running) {
-        lane.running = true;
-        ++s_->running_lanes;
-        pool_.Post([this, s = s_, schid] { RunLane(s, schid); });
+    {
+      absl::MutexLock l(&s_->mu);
+      if (!ok) {  // the client half-closed (or the call ended)
+        s_->read_done = true;
+        MaybeFinishLocked();
+        return;
       }
+      if (s_->finishing) return;
+      if (s_->outstanding + 1 > s_->window) {
+        FailLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                absl::StrCat("window: ", s_->outstanding + 1, " requests outstanding, the window is ",
+                                             s_->window, " (wait for results before sending more)")));
+        return;
+      }
+      ++s_->outstanding;
+      // Until the read below is started: the stream does not finish under us
+      // (a result delivered at once, or a cancel, cannot end it).
+      s_->in_read = true;
     }
-    StartRead(&in_);
+    const uint64_t tag = in_.tag();
+    const absl::Duration timeout = absl::Seconds(in_.timeout().seconds()) + absl::Nanoseconds(in_.timeout().nanos());
+    const absl::Time deadline =
+        std::min(s_->stream_deadline, absl::Now() + (timeout > absl::ZeroDuration() ? timeout : kDefaultIoDeadline));
+    // Who may run it and what it is, as StartProgram asks for each call.
+    absl::StatusOr<std::string> who = Gate(access_, *ctx_, Action::kStartProgram, agent_, in_.program().schid());
+    absl::StatusOr<std::unique_ptr<PreparedProgram>> call =
+        who.ok() ? PrepareProgram(agent_, policy_, *who, in_.program()) : who.status();
+    if (!call.ok()) {
+      Complete(tag, nullptr, call.status());
+    } else {
+      // Submitted before the next read: requests to one subchannel run in
+      // stream order.
+      PreparedProgram* c = call->release();
+      agent_.Submit(c->schid, c->request, deadline, [s = s_] { return s->cancelled.load(); },
+                    [this, c, tag](absl::StatusOr<ProgramResult> r) {
+                      std::unique_ptr<PreparedProgram> own(c);
+                      Complete(tag, own.get(), std::move(r));
+                    });
+    }
+    absl::MutexLock l(&s_->mu);
+    s_->in_read = false;
+    if (!s_->read_done && !s_->finishing) {
+      StartRead(&in_);
+    } else {
+      MaybeFinishLocked();
+    }
   }
 
   void OnWriteDone(bool ok) override {
@@ -699,24 +680,13 @@ class StreamReactor final : public grpc::ServerBidiReactor<StreamProgramRequest,
   void OnDone() override { delete this; }
 
  private:
-  struct Item {
-    uint64_t tag = 0;
-    std::string who;  // the caller's owner string (Gate)
-    ccw::v1::StartProgramRequest program;
-    absl::Time deadline;
-  };
-  struct Lane {
-    std::deque<Item> q;
-    bool running = false;
-  };
-  // What the lanes share with the reactor; outlives it while a lane runs.
+  // What the agent's callbacks share with the reactor.
   struct State {
     absl::Mutex mu;
     uint32_t window = 0;
     absl::Time stream_deadline = absl::InfiniteFuture();
-    uint64_t outstanding ABSL_GUARDED_BY(mu) = 0;  // read, result not yet queued
-    std::map<std::string, Lane> lanes ABSL_GUARDED_BY(mu);
-    int running_lanes ABSL_GUARDED_BY(mu) = 0;
+    uint64_t outstanding ABSL_GUARDED_BY(mu) = 0;  // submitted, result not yet queued
+    bool in_read ABSL_GUARDED_BY(mu) = false;      // OnReadDone is submitting
     std::deque<StreamProgramResponse> out ABSL_GUARDED_BY(mu);  // front: the write in flight
     bool writing ABSL_GUARDED_BY(mu) = false;
     bool write_broken ABSL_GUARDED_BY(mu) = false;
@@ -727,39 +697,27 @@ class StreamReactor final : public grpc::ServerBidiReactor<StreamProgramRequest,
     grpc::Status status ABSL_GUARDED_BY(mu);
   };
 
-  // Runs the lane's requests one after another until it is empty.
-  void RunLane(const std::shared_ptr<State>& s, const std::string& schid) {
-    for (;;) {
-      Item item;
-      {
-        absl::MutexLock l(&s->mu);
-        Lane& lane = s->lanes[schid];
-        if (lane.q.empty() || s->finishing || s->cancelled) {
-          lane.q.clear();
-          s->lanes.erase(schid);
-          --s->running_lanes;
-          MaybeFinishLocked();  // the last use of `this` when it finishes
-          return;
-        }
-        item = std::move(lane.q.front());
-        lane.q.pop_front();
-      }
-      StreamProgramResponse r;
-      r.set_tag(item.tag);
-      const absl::Status st = RunStartProgram(agent_, policy_, item.who, item.program, item.deadline,
-                                              [&s] { return s->cancelled.load(); }, r.mutable_result());
-      if (!st.ok()) {
-        r.mutable_error()->set_code(static_cast<int>(st.code()));
-        r.mutable_error()->set_message(std::string(st.message()));
-      }
-      absl::MutexLock l(&s->mu);
-      --s->outstanding;
-      SendLocked(std::move(r));
+  // One request's outcome: queued for the client (the reactor stays until
+  // every outstanding request has come through here).
+  void Complete(uint64_t tag, const PreparedProgram* call, absl::StatusOr<ProgramResult> r) {
+    StreamProgramResponse resp;
+    resp.set_tag(tag);
+    if (r.ok()) {
+      FillStartProgramResponse(*call, *r, resp.mutable_result());
+    } else {
+      resp.mutable_error()->set_code(static_cast<int>(r.status().code()));
+      resp.mutable_error()->set_message(std::string(r.status().message()));
     }
+    absl::MutexLock l(&s_->mu);
+    --s_->outstanding;
+    SendLocked(std::move(resp));
+    MaybeFinishLocked();
   }
 
+  // Queues `r` for the client; dropped once the stream is failing (its
+  // status is decided; the requests still queued are cancelled).
   void SendLocked(StreamProgramResponse r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s_->mu) {
-    if (s_->write_broken || s_->finished) return;
+    if (s_->write_broken || s_->finished || s_->finishing) return;
     s_->out.push_back(std::move(r));
     if (!s_->writing) {
       s_->writing = true;
@@ -767,7 +725,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<StreamProgramRequest,
     }
   }
 
-  // Ends the stream with `st` once running programs have stopped.
+  // Ends the stream with `st` once the submitted programs have ended.
   void FailLocked(const grpc::Status& st) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s_->mu) {
     s_->status = st;
     s_->finishing = true;
@@ -777,7 +735,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<StreamProgramRequest,
   }
 
   void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s_->mu) {
-    if (s_->finished || s_->running_lanes > 0 || s_->writing) return;
+    if (s_->finished || s_->outstanding > 0 || s_->in_read || s_->writing) return;
     if (!s_->read_done && !s_->finishing) return;
     s_->finished = true;
     Finish(s_->status);
@@ -786,7 +744,6 @@ class StreamReactor final : public grpc::ServerBidiReactor<StreamProgramRequest,
   Agent& agent_;
   const access::Access* access_;
   access::ProgramPolicy* policy_;
-  BlockingPool& pool_;
   grpc::CallbackServerContext* ctx_;
   std::shared_ptr<State> s_;
   StreamProgramRequest in_;
@@ -796,7 +753,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<StreamProgramRequest,
 
 grpc::ServerBidiReactor<StreamProgramRequest, StreamProgramResponse>* IoService::StreamPrograms(
     grpc::CallbackServerContext* ctx) {
-  return new StreamReactor(agent_, access_, policy_, *pool_, ctx, options_.stream_window);
+  return new StreamReactor(agent_, access_, policy_, ctx, options_.stream_window);
 }
 
 // ---------------------------------------------------------------------------

@@ -59,30 +59,44 @@ class SubchannelsService final : public ccw::v1::Subchannels::Service {
   const access::Access* access_;
 };
 
-// Runs one StartProgramRequest for caller `who` (its owner string) through
-// the agent and fills `resp` (the IRB with the CPA in the client's address
-// space, per-CCW transfers with the data read, summary, sense). `policy` (may
-// be null) admits the caller and polices the program. Errors: those of
-// ProgramFromProto, the policy (admission, program rules) and Agent::Run.
-absl::Status RunStartProgram(Agent& agent, access::ProgramPolicy* policy, const std::string& who,
-                             const ccw::v1::StartProgramRequest& req, absl::Time deadline,
-                             std::function<bool()> cancelled, ccw::v1::StartProgramResponse* resp);
+// One StartProgramRequest made ready for Agent::Submit: the program in the
+// client's memory, the CCW list addresses (to map transfers back to list
+// indexes) and, with a policy, the caller's admission (released when this is
+// destroyed: destroy it when the program has ended).
+struct PreparedProgram {
+  std::string schid;  // as the client wrote it
+  ProgramRequest request;
+  std::vector<uint64_t> list_addrs;
+  std::optional<access::ProgramPolicy::Admission> admission;
+};
+
+// Parses `req` and, when `policy` is not null, finds the device's class from
+// the agent's records (no sysfs read), admits caller `who` (its owner string)
+// and sets the program check. Errors: those of ProgramFromProto;
+// kInvalidArgument / kNotFound / kFailedPrecondition for a malformed,
+// unknown or unattached schid (with a policy; without one Agent::Submit
+// says so); the policy's admission (kResourceExhausted, counted as policed).
+absl::StatusOr<std::unique_ptr<PreparedProgram>> PrepareProgram(Agent& agent, access::ProgramPolicy* policy,
+                                                               const std::string& who,
+                                                               const ccw::v1::StartProgramRequest& req);
+// Fills `resp` from the agent's result: the IRB with the CPA in the client's
+// address space, per-CCW transfers (list index, address, command, bytes, the
+// data read), bytes, warnings, retries, duration, sense and a summary line.
+void FillStartProgramResponse(const PreparedProgram& call, const ProgramResult& r,
+                              ccw::v1::StartProgramResponse* resp);
 
 struct IoServiceOptions {
   // StreamPrograms: the requests a client may have outstanding on one stream
   // (advertised in the stream's first response, enforced).
   uint32_t stream_window = 64;
-  // StreamPrograms: the threads that run programs (shared by all streams;
-  // started when first needed). Requests to one subchannel never occupy more
-  // than one.
-  int stream_threads = 64;
 };
 
-class BlockingPool;
-
-// Io: the unary calls are synchronous; StreamPrograms uses the callback API
-// (one write in flight, a queue bounded by the window).
-class IoService final : public ccw::v1::Io::WithCallbackMethod_StreamPrograms<ccw::v1::Io::Service> {
+// Io: StartProgram and StreamPrograms use the callback API and hold no
+// thread while a program runs (Agent::Submit; a stream has one write in
+// flight and a queue bounded by its window); Halt, Clear and
+// StoreSubchannel are synchronous.
+class IoService final : public ccw::v1::Io::WithCallbackMethod_StartProgram<
+                              ccw::v1::Io::WithCallbackMethod_StreamPrograms<ccw::v1::Io::Service>> {
  public:
   // `policy` (may be null: none) polices every program (program_policy.h):
   // the class of the device by its CU/device type, admission per client (the
@@ -91,8 +105,8 @@ class IoService final : public ccw::v1::Io::WithCallbackMethod_StreamPrograms<cc
   explicit IoService(Agent& agent, const access::Access* access = nullptr, access::ProgramPolicy* policy = nullptr,
                      IoServiceOptions options = {});
   ~IoService() override;
-  grpc::Status StartProgram(grpc::ServerContext*, const ccw::v1::StartProgramRequest*,
-                            ccw::v1::StartProgramResponse*) override;
+  grpc::ServerUnaryReactor* StartProgram(grpc::CallbackServerContext* ctx, const ccw::v1::StartProgramRequest* req,
+                                         ccw::v1::StartProgramResponse* resp) override;
   grpc::ServerBidiReactor<ccw::v1::StreamProgramRequest, ccw::v1::StreamProgramResponse>* StreamPrograms(
       grpc::CallbackServerContext* ctx) override;
   grpc::Status Halt(grpc::ServerContext*, const ccw::v1::HaltRequest*, ccw::v1::HaltResponse*) override;
@@ -105,7 +119,6 @@ class IoService final : public ccw::v1::Io::WithCallbackMethod_StreamPrograms<cc
   const access::Access* access_;
   access::ProgramPolicy* policy_;
   const IoServiceOptions options_;
-  std::unique_ptr<BlockingPool> pool_;
 };
 
 // Stats: the agent's I/O statistics (agent/core/io_stats.h), the same

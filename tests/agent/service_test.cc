@@ -245,7 +245,7 @@ class StreamTest : public testing::InProcessAgentTest {
     h.subchannels.push_back(d2);
     return h;
   }
-  IoServiceOptions IoOptions() override { return {.stream_window = 4, .stream_threads = 4}; }
+  IoServiceOptions IoOptions() override { return {.stream_window = 4}; }
 
   static ccw::v1::StreamProgramRequest Tagged(uint64_t tag, const std::string& schid) {
     ccw::v1::StreamProgramRequest r;
