@@ -649,12 +649,15 @@ absl::StatusOr<SubchannelView> Agent::Reset(std::string_view schid) {
       d.stats->resets.fetch_add(1, std::memory_order_relaxed);
       d.fsm.Dispatch(FsmEvent::kClose);
       d.fsm.Dispatch(FsmEvent::kOpen);
-      // The program in flight gets no interruption any more.
+      // The program in flight gets no interruption any more (a watchdog
+      // that began ending it meanwhile sees it failed and delivers it).
       if (d.current) {
         d.current->w.failed = true;
         d.current->w.why = "the device was reset";
-        ended = std::move(d.current);
-        ++d.busy;
+        if (!d.current->abort) {
+          ended = std::move(d.current);
+          ++d.busy;
+        }
       }
     }
   }

@@ -82,6 +82,9 @@ absl::StatusOr<std::string> Gate(const access::Access* access, const grpc::Serve
                                  Agent& agent, const std::string& schid = {}) {
   if (access == nullptr) return ctx.peer();
   absl::StatusOr<access::Identity> who = access->Authorize(ctx, a, schid, [&]() -> absl::StatusOr<std::string> {
+    // The agent's own record when it attached the device (no sysfs read on
+    // the I/O path); otherwise the subchannel as the host shows it.
+    if (absl::StatusOr<Agent::AttachedIdentity> at = agent.Attached(schid); at.ok()) return at->owner;
     absl::StatusOr<SubchannelView> v = agent.Get(schid);
     if (!v.ok()) return v.status();
     return v->owner;
