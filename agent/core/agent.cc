@@ -905,7 +905,9 @@ void Agent::FinishPending(const std::shared_ptr<Dev>& dp, std::shared_ptr<Pendin
     pump = !d.pumping && !d.current && !d.queue.empty();
     if (pump) d.pumping = true;
   }
-  // The device first: the next program runs while this result goes out.
+  // The device first: the next program runs while this result goes out. The
+  // order of results stays the order of programs: this runs on the I/O
+  // worker, which also takes the next program's completion.
   if (pump) Pump(dp);
   if (sp) return;  // delivered with the sense
   if (error.ok()) {
@@ -924,15 +926,18 @@ void Agent::FailInFlight(const std::shared_ptr<Dev>& dp, std::shared_ptr<Pending
   d.stats->in_flight.fetch_sub(1, std::memory_order_relaxed);
   d.stats->CountFailure(reason);
   p->prog.reset();
+  // Delivered before the next program starts (this thread holds the right
+  // to start them meanwhile): it may run off the worker thread, and the next
+  // completion must not overtake this result.
   bool pump;
   {
     absl::MutexLock l(&d.mu);
     --d.busy;
-    pump = !d.pumping && !d.current && !d.queue.empty();
+    pump = !d.pumping;
     if (pump) d.pumping = true;
   }
-  if (pump) Pump(dp);
   Deliver(std::move(p), std::move(st));
+  if (pump) Pump(dp);
 }
 
 void Agent::Deliver(std::shared_ptr<Pending> p, absl::StatusOr<ProgramResult> r) {
