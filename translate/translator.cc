@@ -58,10 +58,14 @@ absl::Status Policed(int err, absl::string_view rule, std::string words, uint64_
 // The translation of one program: discovery, policing, layout and fill, in that order.
 class Translator {
  public:
-  Translator(const Orb& orb, const GuestMemory& guest, DmaArena& arena, const TranslateOptions& options)
-      : orb_(orb), guest_(guest), arena_(arena), options_(options) {}
+  // Fills `p`, a default-constructed Program: the caller's own, so that the
+  // finished program is never moved (its inline CCW, chain and fragment storage
+  // is ~1 KiB).
+  Translator(const Orb& orb, const GuestMemory& guest, DmaArena& arena, const TranslateOptions& options,
+             Program& p)
+      : orb_(orb), guest_(guest), arena_(arena), options_(options), p_(p) {}
 
-  absl::StatusOr<Program> Run() {
+  absl::Status Run() {
     if (orb_.tm) {
       return CcwError(absl::StatusCode::kInvalidArgument, EOPNOTSUPP, "transport-mode",
                       "transport-mode ORB (B bit set): vfio-ccw runs command-mode programs only");
@@ -82,7 +86,7 @@ class Translator {
       p_.Release();
       return s;
     }
-    return std::move(p_);
+    return absl::OkStatus();
   }
 
  private:
@@ -123,6 +127,7 @@ class Translator {
       info.guest_addr = a;
       info.guest = orb_.fmt ? LoadCcw1(raw.data()) : Ccw0::Decode(raw).ToFormat1();
       p_.ccws_.push_back(info);
+      p_.has_tic_ |= IsTic(info.guest);
       const int cnt = k + 1;
       if (!IsChaining(info.guest) && !IsTicWithinRange(info.guest, addr, cnt)) break;
       if (cnt >= options_.max_ccws_per_chain) {
@@ -407,14 +412,17 @@ class Translator {
   const GuestMemory& guest_;
   DmaArena& arena_;
   const TranslateOptions& options_;
-  Program p_;
+  Program& p_;
   absl::InlinedVector<uint32_t, 4> chain_meta_;  // meta offset of each chain
   absl::InlinedVector<uint32_t, 8> idal_meta_;   // meta offset of each CCW's IDAL
 };
 
 absl::StatusOr<Program> Translate(const Orb& orb, const GuestMemory& guest, DmaArena& arena,
                                   const TranslateOptions& options) {
-  return Translator(orb, guest, arena, options).Run();
+  // Built where the caller receives it (one named result: NRVO), not moved in.
+  absl::StatusOr<Program> result(absl::in_place);
+  if (absl::Status s = Translator(orb, guest, arena, options, *result).Run(); !s.ok()) result = std::move(s);
+  return result;
 }
 
 Program::Program(Program&& o) noexcept { *this = std::move(o); }
@@ -426,6 +434,7 @@ Program& Program::operator=(Program&& o) noexcept {
     pages_ = std::move(o.pages_);
     o.pages_.clear();
     meta_pages_ = o.meta_pages_;
+    has_tic_ = o.has_tic_;
     orb_ = o.orb_;
     stats_ = o.stats_;
     warnings_ = std::move(o.warnings_);
@@ -505,39 +514,20 @@ absl::Status Program::CopyStreamToGuest(uint32_t off, const Fragment* frags, uin
 }
 
 absl::StatusOr<Completion> Program::Complete(const Scsw& scsw, GuestMemory& guest) {
-  if (arena_ == nullptr) {
-    return absl::FailedPreconditionError("the channel program is not active (already completed or released)");
-  }
-  absl::Cleanup release = [this] { Release(); };
-  Completion out;
-  out.scsw = scsw;
-  const ChainInfo* cpa_chain = ChainOfHostCpa(scsw.cpa);
-  const bool designates_ccw = (scsw.fctl & scsw_fctl::kStart) != 0 && (scsw.fctl & scsw_fctl::kClear) == 0 &&
-                              (scsw.stctl & (scsw_stctl::kPrimary | scsw_stctl::kAlert | scsw_stctl::kIntermediate)) != 0 &&
-                              scsw.cc == 0;
-  if (cpa_chain != nullptr) {
-    out.scsw.cpa = static_cast<uint32_t>(cpa_chain->guest_addr + (scsw.cpa - cpa_chain->host_iova));
-  }
-  if (!designates_ccw) return out;
-  if (cpa_chain == nullptr) return GuestCpa(scsw.cpa).status();
+  // Built where the caller receives it (one named result: NRVO), not moved in.
+  absl::StatusOr<Completion> result(absl::in_place);
+  absl::Status s = arena_ == nullptr ? absl::FailedPreconditionError(
+                                           "the channel program is not active (already completed or released)")
+                                     : CompleteInto(scsw, guest, *result);
+  if (!s.ok()) result = std::move(s);
+  return result;
+}
 
-  // The CCW before the one the CPA designates is the last one executed.
-  const int k = static_cast<int>((scsw.cpa - cpa_chain->host_iova) / kCcwSize);
-  if (k < 1) return out;  // the CPA designates a chain's first CCW: none executed
-  const int last = cpa_chain->first_index + k - 1;
-  out.last_ccw = CcwLocation{ccws_[last].guest_addr, last};
-  if (scsw.count > ccws_[last].guest.count) {
-    return absl::DataLossError(absl::StrFormat(
-        "residual count %d exceeds the count %d of the last CCW executed (ccw %d at 0x%x)", scsw.count,
-        ccws_[last].guest.count, last, ccws_[last].guest_addr));
-  }
-
-  // The CCWs on the path from the first CCW to the last executed one: sequential
-  // chaining, TICs, and the status-modifier skip over a TIC.
-  absl::InlinedVector<uint8_t, 16> seen(ccws_.size(), 0);
+void Program::MarkExecuted(int last, uint8_t* seen) const {
+  const int n = static_cast<int>(ccws_.size());
   absl::InlinedVector<int, 16> work;
   auto visit = [&](int i) {
-    if (i >= 0 && i < static_cast<int>(ccws_.size()) && !seen[i]) {
+    if (i >= 0 && i < n && !seen[i]) {
       seen[i] = 1;
       work.push_back(i);
     }
@@ -570,18 +560,55 @@ absl::StatusOr<Completion> Program::Complete(const Scsw& scsw, GuestMemory& gues
     // use it to step over the TIC that otherwise loops back to the SEARCH.
     if (IsCommandChaining(info.guest) && pos + 2 < ch.len && IsTic(ccws_[i + 1].guest)) visit(i + 2);
   }
+}
 
-  // One allocation for the transfers, not one per doubling.
+absl::Status Program::CompleteInto(const Scsw& scsw, GuestMemory& guest, Completion& out) {
+  absl::Cleanup release = [this] { Release(); };
+  out.scsw = scsw;
+  const ChainInfo* cpa_chain = ChainOfHostCpa(scsw.cpa);
+  const bool designates_ccw = (scsw.fctl & scsw_fctl::kStart) != 0 && (scsw.fctl & scsw_fctl::kClear) == 0 &&
+                              (scsw.stctl & (scsw_stctl::kPrimary | scsw_stctl::kAlert | scsw_stctl::kIntermediate)) != 0 &&
+                              scsw.cc == 0;
+  if (cpa_chain != nullptr) {
+    out.scsw.cpa = static_cast<uint32_t>(cpa_chain->guest_addr + (scsw.cpa - cpa_chain->host_iova));
+  }
+  if (!designates_ccw) return absl::OkStatus();
+  if (cpa_chain == nullptr) return GuestCpa(scsw.cpa).status();
+
+  // The CCW before the one the CPA designates is the last one executed.
+  const int k = static_cast<int>((scsw.cpa - cpa_chain->host_iova) / kCcwSize);
+  if (k < 1) return absl::OkStatus();  // the CPA designates a chain's first CCW: none executed
+  const int last = cpa_chain->first_index + k - 1;
+  const CcwInfo* ccws = ccws_.data();
+  out.last_ccw = CcwLocation{ccws[last].guest_addr, last};
+  if (scsw.count > ccws[last].guest.count) {
+    return absl::DataLossError(absl::StrFormat(
+        "residual count %d exceeds the count %d of the last CCW executed (ccw %d at 0x%x)", scsw.count,
+        ccws[last].guest.count, last, ccws[last].guest_addr));
+  }
+
+  // The CCWs on the path from the first CCW to the last executed one: sequential
+  // chaining, TICs, and the status-modifier skip over a TIC. Without a TIC the
+  // program is one chain whose CCWs up to the last executed one all chain to the
+  // next: the path is [0, last], and the walk is not needed.
+  absl::InlinedVector<uint8_t, 16> seen;
+  int end = last + 1;
+  if (has_tic_) {
+    end = static_cast<int>(ccws_.size());
+    seen.assign(ccws_.size(), 0);
+    MarkExecuted(last, seen.data());
+  }
+  auto executed = [&](int i) { return !has_tic_ || seen[i] != 0; };
+
+  // One allocation at most for the transfers, not one per doubling.
   size_t ntransfers = 0;
-  for (size_t i = 0; i < ccws_.size(); ++i) ntransfers += seen[i] && ccws_[i].moves_data;
+  for (int i = 0; i < end; ++i) ntransfers += executed(i) && ccws[i].moves_data;
   out.transfers.reserve(ntransfers);
-  for (size_t i = 0; i < ccws_.size(); ++i) {
-    const CcwInfo& info = ccws_[i];
-    if (!seen[i] || !info.moves_data) continue;
-    const bool is_last = static_cast<int>(i) == last;
-    const uint32_t moved = is_last ? info.guest.count - scsw.count : info.guest.count;
-    CcwTransfer t{static_cast<int>(i), info.guest_addr, info.guest.cmd, info.data_in, moved};
-    out.transfers.push_back(t);
+  for (int i = 0; i < end; ++i) {
+    const CcwInfo& info = ccws[i];
+    if (!info.moves_data || !executed(i)) continue;
+    const uint32_t moved = i == last ? info.guest.count - scsw.count : info.guest.count;
+    out.transfers.push_back(CcwTransfer{i, info.guest_addr, info.guest.cmd, info.data_in, moved});
     if (!info.data_in) {
       out.bytes_out += moved;
       continue;
@@ -595,7 +622,7 @@ absl::StatusOr<Completion> Program::Complete(const Scsw& scsw, GuestMemory& gues
     }
     out.bytes_in += moved;
   }
-  return out;
+  return absl::OkStatus();
 }
 
 }  // namespace ccwpass::translate

@@ -92,7 +92,9 @@ struct Completion {
   std::optional<CcwLocation> last_ccw;    // the last CCW executed, when the CPA says so
   uint64_t bytes_in = 0;                  // bytes copied back into the client's memory
   uint64_t bytes_out = 0;                 // bytes the device was sent
-  std::vector<CcwTransfer> transfers;  // executed CCWs that move data, in index order
+  // Executed CCWs that move data, in index order (inline up to 4: no heap
+  // allocation for the usual programs).
+  absl::InlinedVector<CcwTransfer, 4> transfers;
 };
 
 // A translated channel program: owns its arena pages until Complete() or destruction.
@@ -157,10 +159,15 @@ class Program {
   uint8_t* StreamPtr(uint32_t off, uint32_t* contiguous);
   // The chain an arena CCW address is within or one past the end of, or null.
   const ChainInfo* ChainOfHostCpa(uint64_t host_cpa) const;
+  // Complete() after the activity check, into `out`; the pages are returned.
+  absl::Status CompleteInto(const Scsw& scsw, GuestMemory& guest, Completion& out);
+  // Marks in `seen` the CCWs on a path from the first CCW to `last` (see Complete).
+  void MarkExecuted(int last, uint8_t* seen) const;
 
   DmaArena* arena_ = nullptr;
   PageList pages_;
   uint32_t meta_pages_ = 0;  // pages_[0, meta_pages_) hold chains and IDALs; the rest data
+  bool has_tic_ = false;     // some CCW is a TIC (else: one chain, executed in order)
   Orb orb_;
   ProgramStats stats_;
   std::vector<std::string> warnings_;
