@@ -588,6 +588,40 @@ TEST_F(TranslatorTest, A64KWriteIsSplitOverSixteenPages) {
   EXPECT_EQ(dev.Fetch(host), data);
 }
 
+// A bounce buffer of 1 KiB or more starts in the arena at its client buffer's
+// offset modulo 256, so that the copies both ways run between congruent
+// addresses, unless that would end it in a further arena page; smaller buffers
+// are packed on doublewords.
+TEST_F(TranslatorTest, LargeBuffersAreCongruentToTheClientBuffers) {
+  FlatGuestMemory m(0x10000);
+  PutCcw1(m, 0x1000, 0x63, ccw_flag::kCc, 16, 0x2010);    // 16 bytes: packed at stream 0
+  PutCcw1(m, 0x1008, 0x86, ccw_flag::kCc, 4096, 0x3038);  // stream 16 -> 0x38, same end page
+  PutCcw1(m, 0x1010, 0x86, 0, 4000, 0x5010);              // 0x1038 -> 0x1110 would end a page later
+  std::vector<uint8_t> block(4096);
+  for (size_t i = 0; i < block.size(); ++i) block[i] = static_cast<uint8_t>(i * 7 + 1);
+  ASSERT_THAT(m.Write(0x3038, block), IsOk());
+  auto p = Translate(Format1Orb(0x1000), m, *arena_);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->stats().idaws, 4);
+  EXPECT_EQ(p->stats().pages, 3u);
+  Device dev(*arena_);
+  const uint32_t head = p->chains()[0].host_iova;
+  const Ccw1 c0 = dev.CcwAt(head), c1 = dev.CcwAt(head + 8), c2 = dev.CcwAt(head + 16);
+  const uint64_t data = dev.Idal(c0)[0];
+  EXPECT_EQ(data % 4096, 0u);
+  EXPECT_THAT(dev.Idal(c1), ElementsAre(data + 0x38, data + 4096));
+  EXPECT_THAT(dev.Idal(c2), ElementsAre(data + 0x1038));
+  EXPECT_EQ(dev.Fetch(c1), block);  // the read buffer starts as the client's bytes
+  std::vector<uint8_t> record(4096, 0x3C);
+  dev.Store(c1, record);
+  auto done = p->Complete(FinalScsw(head + 16, 0), m);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->bytes_in, 4096u);
+  std::vector<uint8_t> got(4096);
+  ASSERT_THAT(m.Read(0x3038, got), IsOk());
+  EXPECT_EQ(got, record);
+}
+
 TEST_F(TranslatorTest, FullArenaIsResourceExhaustedAndTakesNothing) {
   auto small = DmaArena::CreateOwned(4 * 4096, kArenaBase);
   ASSERT_TRUE(small.ok());
