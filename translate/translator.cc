@@ -74,6 +74,34 @@ absl::Status Policed(int err, absl::string_view rule, std::string words, uint64_
 
 }  // namespace
 
+template <typename Copy>
+absl::Status Program::ForEachPiece(uint32_t off, const Fragment* frags, uint32_t nfrags, uint32_t skip,
+                                   uint32_t len, Copy copy) {
+  // Bytes [skip, skip + len) of the buffer at stream offset `off`, whose client
+  // side is the fragments in order.
+  off += skip;
+  const uint32_t* data_pages = pages_.data() + meta_pages_;
+  for (uint32_t f = 0; f < nfrags && len > 0; ++f) {
+    if (skip >= frags[f].len) {
+      skip -= frags[f].len;
+      continue;
+    }
+    uint64_t ga = frags[f].guest_addr + skip;
+    uint32_t left = std::min(frags[f].len - skip, len);
+    skip = 0;
+    len -= left;
+    while (left > 0) {
+      const uint32_t in_page = off % kPage;
+      const uint32_t n = std::min(left, kPage - in_page);
+      if (auto s = copy(arena_->PageData(data_pages[off / kPage]) + in_page, ga, n); !s.ok()) return s;
+      ga += n;
+      off += n;
+      left -= n;
+    }
+  }
+  return absl::OkStatus();
+}
+
 // The translation of one program: discovery, policing, layout and fill, in that order.
 class Translator {
  public:
@@ -96,9 +124,11 @@ class Translator {
                                       orb_.cpa));
     }
     p_.orb_ = orb_;
+    guest_size_ = guest_.Size();
     if (auto s = DiscoverChains(); !s.ok()) return s;
-    for (size_t i = 0; i < p_.ccws_.size(); ++i) {
-      if (auto s = PoliceCcw(static_cast<int>(i)); !s.ok()) return s;
+    const int n = static_cast<int>(p_.ccws_.size());
+    for (int i = 0; i < n; ++i) {
+      if (auto s = PoliceCcw(i); !s.ok()) return s;
     }
     if (auto s = LayoutAndAllocate(); !s.ok()) return s;
     if (auto s = Fill(); !s.ok()) {
@@ -126,7 +156,7 @@ class Translator {
       // A batch cut short by the end of memory (in_buf < kFetchBatch) is refetched
       // at its end, where no CCW fits: EFAULT, never a CCW from the unfilled buffer.
       if (k % kFetchBatch == 0 || k % kFetchBatch == in_buf) {
-        const uint64_t size = guest_.Size();
+        const uint64_t size = guest_size_;
         const uint64_t avail = a < size ? (size - a) / kCcwSize : 0;
         in_buf = static_cast<int>(std::min<uint64_t>(
             {avail, kFetchBatch, uint64_t(options_.max_ccws_per_chain - k)}));
@@ -142,10 +172,9 @@ class Translator {
         }
       }
       std::span<const uint8_t, kCcwSize> raw(buf + (k % kFetchBatch) * kCcwSize, kCcwSize);
-      CcwInfo info;
+      CcwInfo& info = p_.ccws_.emplace_back();
       info.guest_addr = a;
       info.guest = orb_.fmt ? LoadCcw1(raw.data()) : Ccw0::Decode(raw).ToFormat1();
-      p_.ccws_.push_back(info);
       p_.has_tic_ |= IsTic(info.guest);
       const int cnt = k + 1;
       if (!IsChaining(info.guest) && !IsTicWithinRange(info.guest, addr, cnt)) break;
@@ -172,6 +201,7 @@ class Translator {
   // (ccwchain_handle_ccw / ccwchain_loop_tic), iteratively: no recursion to bound.
   absl::Status DiscoverChains() {
     if (auto s = FetchChain(orb_.cpa, 0, orb_.cpa); !s.ok()) return s;
+    if (!p_.has_tic_) return absl::OkStatus();  // one chain; the walk below acts on TICs only
     absl::InlinedVector<std::pair<int, int>, 8> stack;  // (chain, next position)
     stack.push_back({0, 0});
     while (!stack.empty()) {
@@ -231,11 +261,11 @@ class Translator {
                      absl::StrFormat("format-1 data address 0x%x has bit 0 set", c.cda),
                      info.guest_addr, idx);
     }
-    if (!guest_.Contains(c.cda, c.count)) {
+    if (!Inside(c.cda, c.count)) {
       return Policed(EFAULT, "data-outside-memory",
                      absl::StrFormat("data at 0x%x (%d bytes) is outside the client's memory of "
                                      "0x%x bytes",
-                                     c.cda, c.count, guest_.Size()),
+                                     c.cda, c.count, guest_size_),
                      info.guest_addr, idx);
     }
     p_.frags_.push_back({c.cda, c.count});
@@ -257,7 +287,7 @@ class Translator {
                      info.guest_addr, idx);
     }
     const uint32_t bytes = std::max<uint32_t>(c.count, 1);
-    const uint64_t size = guest_.Size();
+    const uint64_t size = guest_size_;
     const uint64_t avail = ida < size ? (size - ida) / isz : 0;
     const uint32_t to_read =
         static_cast<uint32_t>(std::min<uint64_t>(avail, bytes / block + 2));
@@ -296,7 +326,7 @@ class Translator {
       }
       if (!info.moves_data) continue;
       const uint32_t len = std::min<uint32_t>(remaining, block - static_cast<uint32_t>(a % block));
-      if (!guest_.Contains(a, len)) {
+      if (!Inside(a, len)) {
         return Policed(EFAULT, "data-outside-memory",
                        absl::StrFormat("data of IDAW %d at 0x%x (%d bytes) is outside the client's "
                                        "memory of 0x%x bytes",
@@ -310,6 +340,9 @@ class Translator {
     return absl::OkStatus();
   }
 
+  // GuestMemory::Contains with the size read once.
+  bool Inside(uint64_t addr, uint64_t len) const { return addr <= guest_size_ && len <= guest_size_ - addr; }
+
   // Places chains and IDALs in meta pages (none crosses a page) and data in a
   // stream over data pages, then takes all the pages in one allocation.
   absl::Status LayoutAndAllocate() {
@@ -320,23 +353,29 @@ class Translator {
       meta += size;
       return off;
     };
-    chain_meta_.resize(p_.chains_.size());
-    for (size_t ch = 0; ch < p_.chains_.size(); ++ch) {
+    const int nchains = static_cast<int>(p_.chains_.size());
+    const int nccws = static_cast<int>(p_.ccws_.size());
+    const ChainInfo* chains = p_.chains_.data();
+    chain_meta_.resize(nchains);
+    for (int ch = 0; ch < nchains; ++ch) {
       // One spare doubleword after each chain: a CPA one past its end then
       // designates this chain and no other.
-      chain_meta_[ch] = place((p_.chains_[ch].len + 1) * kCcwSize);
+      chain_meta_[ch] = place((chains[ch].len + 1) * kCcwSize);
     }
     uint32_t stream = 0;
-    idal_meta_.resize(p_.ccws_.size());
-    for (CcwInfo& info : p_.ccws_) {
+    idal_meta_.resize(nccws);
+    CcwInfo* ccws = p_.ccws_.data();
+    for (int i = 0; i < nccws; ++i) {
+      CcwInfo& info = ccws[i];
       if (!info.moves_data) continue;
-      stream = BufferOffset(stream, info.guest.count, p_.frags_[info.frag_begin].guest_addr);
+      const uint32_t count = info.guest.count;
+      stream = BufferOffset(stream, count, p_.frags_[info.frag_begin].guest_addr);
       info.stream_off = stream;
-      const uint32_t n = IdawCount(stream, info.guest.count, kHostIdawBlock);
-      idal_meta_[&info - p_.ccws_.data()] = place(n * kIdaw2Size);
+      const uint32_t n = IdawCount(stream, count, kHostIdawBlock);
+      idal_meta_[i] = place(n * kIdaw2Size);
       p_.stats_.idaws += n;
-      p_.stats_.bytes += info.guest.count;
-      stream = RoundUp(stream + info.guest.count, 8);
+      p_.stats_.bytes += count;
+      stream = RoundUp(stream + count, 8);
     }
     p_.meta_pages_ = RoundUp(meta, kPage) / kPage;
     const uint32_t total = p_.meta_pages_ + RoundUp(stream, kPage) / kPage;
@@ -345,28 +384,28 @@ class Translator {
     }
     p_.arena_ = &arena_;
     p_.stats_.pages = total;
-    p_.stats_.chains = static_cast<int>(p_.chains_.size());
-    p_.stats_.ccws = static_cast<int>(p_.ccws_.size());
+    p_.stats_.chains = nchains;
+    p_.stats_.ccws = nccws;
     return absl::OkStatus();
   }
 
-  uint64_t MetaIova(uint32_t off) const { return arena_.PageIova(p_.pages_[off / kPage]) + off % kPage; }
-  uint8_t* MetaPtr(uint32_t off) { return arena_.PageData(p_.pages_[off / kPage]) + off % kPage; }
-  uint64_t StreamIova(uint32_t off) const {
-    return arena_.PageIova(p_.pages_[p_.meta_pages_ + off / kPage]) + off % kPage;
-  }
+  uint64_t MetaIova(uint32_t off) const { return arena_.PageIova(p_.pages_.data()[off / kPage]) + off % kPage; }
+  uint8_t* MetaPtr(uint32_t off) { return arena_.PageData(p_.pages_.data()[off / kPage]) + off % kPage; }
+  // The IOVA of the data stream's page `page`.
+  uint64_t StreamPageIova(uint32_t page) const { return arena_.PageIova(p_.pages_.data()[p_.meta_pages_ + page]); }
 
   absl::Status Fill() {
-    for (size_t ch = 0; ch < p_.chains_.size(); ++ch) {
-      p_.chains_[ch].host_iova = static_cast<uint32_t>(MetaIova(chain_meta_[ch]));
-    }
-    for (size_t ch = 0; ch < p_.chains_.size(); ++ch) {
-      const ChainInfo& chain = p_.chains_[ch];
+    ChainInfo* chains = p_.chains_.data();
+    const int nchains = static_cast<int>(p_.chains_.size());
+    for (int ch = 0; ch < nchains; ++ch) chains[ch].host_iova = static_cast<uint32_t>(MetaIova(chain_meta_[ch]));
+    CcwInfo* ccws = p_.ccws_.data();
+    for (int ch = 0; ch < nchains; ++ch) {
+      const ChainInfo& chain = chains[ch];
       uint8_t* slots = MetaPtr(chain_meta_[ch]);
       for (int i = 0; i < chain.len; ++i) {
-        CcwInfo& info = p_.ccws_[chain.first_index + i];
-        if (auto s = FillCcw(info); !s.ok()) return s;
-        StoreCcw1(slots + i * kCcwSize, info.host);
+        const int idx = chain.first_index + i;
+        if (auto s = FillCcw(ccws[idx], idx); !s.ok()) return s;
+        StoreCcw1(slots + i * kCcwSize, ccws[idx].host);
       }
       std::memset(slots + chain.len * kCcwSize, 0, kCcwSize);
     }
@@ -374,7 +413,7 @@ class Translator {
     p_.orb_.c64 = true;
     p_.orb_.i2k = false;
     p_.orb_.key = 0;  // as the kernel's cp_get_orb(): the arena has the default storage key
-    p_.orb_.cpa = p_.chains_[0].host_iova;
+    p_.orb_.cpa = chains[0].host_iova;
     if (!orb_.pfch) {
       p_.warnings_.push_back(
           "ORB prefetch bit is clear: current kernels accept it, older ones refuse it with "
@@ -383,11 +422,11 @@ class Translator {
     return absl::OkStatus();
   }
 
-  absl::Status FillCcw(CcwInfo& info) {
+  absl::Status FillCcw(CcwInfo& info, int idx) {
     const Ccw1& c = info.guest;
     info.host = c;
     if (IsTic(c)) {
-      info.host.cda = p_.chains_[info.tic_chain].host_iova + static_cast<uint32_t>(info.tic_offset);
+      info.host.cda = p_.chains_.data()[info.tic_chain].host_iova + static_cast<uint32_t>(info.tic_offset);
       return absl::OkStatus();
     }
     if (!info.moves_data) {
@@ -396,35 +435,26 @@ class Translator {
       info.host.cda = 0;
       return absl::OkStatus();
     }
-    const int idx = static_cast<int>(&info - p_.ccws_.data());
     const uint32_t idal = idal_meta_[idx];
     info.host.flags |= ccw_flag::kIda;
     info.host.cda = static_cast<uint32_t>(MetaIova(idal));
-    // The IDAL: the buffer's start, then the start of each following stream page.
-    const uint32_t n = IdawCount(info.stream_off, c.count, kHostIdawBlock);
+    // The IDAL: the buffer's start, then the start of each following stream page
+    // up to the one that holds its last byte (count > 0: it moves data).
+    const uint32_t off = info.stream_off;
     uint8_t* out = MetaPtr(idal);
-    for (uint32_t k = 0; k < n; ++k) {
-      const uint32_t off = k == 0 ? info.stream_off : RoundUp(info.stream_off + 1, kPage) + (k - 1) * kPage;
-      StoreIdaw2(out + k * kIdaw2Size, StreamIova(off));
+    StoreIdaw2(out, StreamPageIova(off / kPage) + off % kPage);
+    for (uint32_t page = off / kPage + 1; page <= (off + c.count - 1) / kPage; ++page) {
+      out += kIdaw2Size;
+      StoreIdaw2(out, StreamPageIova(page));
     }
     // Write data go to the device; read buffers start as the client's bytes so
     // that whatever the device does not store reads back unchanged.
-    uint32_t off = info.stream_off;
-    for (uint32_t f = info.frag_begin; f < info.frag_end; ++f) {
-      uint64_t ga = p_.frags_[f].guest_addr;
-      uint32_t left = p_.frags_[f].len;
-      while (left > 0) {
-        uint32_t contiguous = 0;
-        uint8_t* dst = p_.StreamPtr(off, &contiguous);
-        const uint32_t n2 = std::min(left, contiguous);
-        if (auto s = guest_.Read(ga, std::span<uint8_t>(dst, n2)); !s.ok()) {
-          return Policed(EFAULT, "data-outside-memory", std::string(s.message()), info.guest_addr, idx);
-        }
-        ga += n2;
-        off += n2;
-        left -= n2;
-      }
-    }
+    const GuestMemory& guest = guest_;
+    auto s = p_.ForEachPiece(off, p_.frags_.data() + info.frag_begin, info.frag_end - info.frag_begin, 0, c.count,
+                             [&guest](uint8_t* arena, uint64_t ga, uint32_t n) {
+                               return guest.Read(ga, std::span<uint8_t>(arena, n));
+                             });
+    if (!s.ok()) return Policed(EFAULT, "data-outside-memory", std::string(s.message()), info.guest_addr, idx);
     return absl::OkStatus();
   }
 
@@ -433,6 +463,7 @@ class Translator {
   DmaArena& arena_;
   const TranslateOptions& options_;
   Program& p_;
+  uint64_t guest_size_ = 0;                      // guest_.Size(), read once
   absl::InlinedVector<uint32_t, 4> chain_meta_;  // meta offset of each chain
   absl::InlinedVector<uint32_t, 8> idal_meta_;   // meta offset of each CCW's IDAL
 };
@@ -475,11 +506,6 @@ void Program::Release() {
   pages_.clear();
 }
 
-uint8_t* Program::StreamPtr(uint32_t off, uint32_t* contiguous) {
-  *contiguous = kPage - off % kPage;
-  return arena_->PageData(pages_[meta_pages_ + off / kPage]) + off % kPage;
-}
-
 const ChainInfo* Program::ChainOfHostCpa(uint64_t host_cpa) const {
   for (const ChainInfo& ch : chains_) {
     // On successful execution the CPA points just past the chain's last CCW.
@@ -504,33 +530,6 @@ bool Program::UsesGuestRange(uint64_t addr, uint64_t len) const {
     if (hits(f.guest_addr, f.len)) return true;
   }
   return false;
-}
-
-absl::Status Program::CopyStreamToGuest(uint32_t off, const Fragment* frags, uint32_t nfrags,
-                                        uint32_t skip, uint32_t len, GuestMemory& guest) {
-  // Bytes [skip, skip + len) of the buffer at stream offset `off`, whose client
-  // side is the fragments in order.
-  off += skip;
-  for (uint32_t f = 0; f < nfrags && len > 0; ++f) {
-    if (skip >= frags[f].len) {
-      skip -= frags[f].len;
-      continue;
-    }
-    uint64_t ga = frags[f].guest_addr + skip;
-    uint32_t left = std::min(frags[f].len - skip, len);
-    skip = 0;
-    len -= left;
-    while (left > 0) {
-      uint32_t contiguous = 0;
-      const uint8_t* src = StreamPtr(off, &contiguous);
-      const uint32_t n = std::min(left, contiguous);
-      if (auto s = guest.Write(ga, std::span<const uint8_t>(src, n)); !s.ok()) return s;
-      ga += n;
-      off += n;
-      left -= n;
-    }
-  }
-  return absl::OkStatus();
 }
 
 absl::StatusOr<Completion> Program::Complete(const Scsw& scsw, GuestMemory& guest) {
@@ -635,8 +634,11 @@ absl::Status Program::CompleteInto(const Scsw& scsw, GuestMemory& guest, Complet
     }
     // Read backward stores from the end of the buffer toward its start.
     const uint32_t skip = IsReadBackward(info.guest) ? info.guest.count - moved : 0;
-    if (auto s = CopyStreamToGuest(info.stream_off, frags_.data() + info.frag_begin,
-                                   info.frag_end - info.frag_begin, skip, moved, guest);
+    if (auto s = ForEachPiece(info.stream_off, frags_.data() + info.frag_begin, info.frag_end - info.frag_begin,
+                              skip, moved,
+                              [&guest](const uint8_t* arena, uint64_t ga, uint32_t n) {
+                                return guest.Write(ga, std::span<const uint8_t>(arena, n));
+                              });
         !s.ok()) {
       return s;
     }

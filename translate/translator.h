@@ -153,10 +153,13 @@ class Program {
     uint64_t guest_addr;
     uint32_t len;
   };
-  // Copies `len` bytes between the data stream at `off` and guest memory.
-  absl::Status CopyStreamToGuest(uint32_t off, const Fragment* frags, uint32_t nfrags, uint32_t skip,
-                                 uint32_t len, GuestMemory& guest);
-  uint8_t* StreamPtr(uint32_t off, uint32_t* contiguous);
+  // Calls copy(arena bytes, guest address, length) -> absl::Status for each
+  // piece of bytes [skip, skip + len) of the buffer at stream offset `off`, whose
+  // client side is `frags` in order: a piece lies within one fragment and one
+  // arena page. Stops at the first error and returns it.
+  template <typename Copy>
+  absl::Status ForEachPiece(uint32_t off, const Fragment* frags, uint32_t nfrags, uint32_t skip, uint32_t len,
+                            Copy copy);
   // The chain an arena CCW address is within or one past the end of, or null.
   const ChainInfo* ChainOfHostCpa(uint64_t host_cpa) const;
   // Complete() after the activity check, into `out`; the pages are returned.
