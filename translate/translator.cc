@@ -19,6 +19,22 @@ constexpr uint32_t kMaxGuestIdaws = 65535 / 2048 + 2;
 
 uint32_t RoundUp(uint32_t v, uint32_t to) { return (v + to - 1) / to * to; }
 
+// Places chains and IDALs one after another in the meta pages, none across a
+// page boundary: Place() returns the byte offset of the next `size` bytes.
+struct MetaCursor {
+  uint32_t end = 0;  // bytes placed so far, padding included
+  uint32_t Place(uint32_t size) {
+    if (end % kPage + size > kPage) end = RoundUp(end, kPage);
+    const uint32_t off = end;
+    end += size;
+    return off;
+  }
+};
+
+// The arena bytes of a chain: its CCWs and one spare doubleword, so that a CPA
+// one past its end designates this chain and no other.
+uint32_t ChainBytes(const ChainInfo& chain) { return (static_cast<uint32_t>(chain.len) + 1) * kCcwSize; }
+
 // Bounce copies between a client buffer and its arena buffer run at full speed
 // only when both start at the same offset within a cache line: on this
 // project's x86-64 machine a misaligned 4 KiB memcpy takes 3-25 times as long as
@@ -126,11 +142,19 @@ class Translator {
     p_.orb_ = orb_;
     guest_size_ = guest_.Size();
     if (auto s = DiscoverChains(); !s.ok()) return s;
+    // Layout as the CCWs pass: chains first in the meta pages, then each data
+    // CCW's IDAL there and its buffer in the data stream. Fill() repeats the
+    // meta placement in the same order.
+    MetaCursor meta;
+    for (const ChainInfo& chain : p_.chains_) meta.Place(ChainBytes(chain));
     const int n = static_cast<int>(p_.ccws_.size());
+    CcwInfo* ccws = p_.ccws_.data();
+    uint32_t stream = 0;
     for (int i = 0; i < n; ++i) {
       if (auto s = PoliceCcw(i); !s.ok()) return s;
+      if (ccws[i].moves_data) stream = PlaceBuffer(ccws[i], stream, meta);
     }
-    if (auto s = LayoutAndAllocate(); !s.ok()) return s;
+    if (auto s = Allocate(meta.end, stream); !s.ok()) return s;
     if (auto s = Fill(); !s.ok()) {
       p_.Release();
       return s;
@@ -189,11 +213,10 @@ class Translator {
                        absl::StrFormat("the chain at 0x%x runs past 2 GiB", addr), a, first_index + k);
       }
     }
-    ChainInfo chain;
+    ChainInfo& chain = p_.chains_.emplace_back();  // filled in place, see AddFragment
     chain.guest_addr = addr;
     chain.len = static_cast<int>(p_.ccws_.size()) - first_index;
     chain.first_index = first_index;
-    p_.chains_.push_back(chain);
     return absl::OkStatus();
   }
 
@@ -268,7 +291,7 @@ class Translator {
                                      c.cda, c.count, guest_size_),
                      info.guest_addr, idx);
     }
-    p_.frags_.push_back({c.cda, c.count});
+    AddFragment(c.cda, c.count);
     info.frag_end = static_cast<uint32_t>(p_.frags_.size());
     return absl::OkStatus();
   }
@@ -333,59 +356,51 @@ class Translator {
                                        k, a, len, size),
                        info.guest_addr, idx);
       }
-      p_.frags_.push_back({a, len});
+      AddFragment(a, len);
       remaining -= len;
     }
     info.frag_end = static_cast<uint32_t>(p_.frags_.size());
     return absl::OkStatus();
   }
 
+  // Appends a client data fragment, written where it lies: a struct built on the
+  // stack and copied in is written in narrow stores and read back wide, which
+  // stalls store forwarding (~10 ns each on this machine; docs/performance.md).
+  void AddFragment(uint64_t addr, uint32_t len) {
+    Program::Fragment& f = p_.frags_.emplace_back();
+    f.guest_addr = addr;
+    f.len = len;
+  }
+
   // GuestMemory::Contains with the size read once.
   bool Inside(uint64_t addr, uint64_t len) const { return addr <= guest_size_ && len <= guest_size_ - addr; }
 
-  // Places chains and IDALs in meta pages (none crosses a page) and data in a
-  // stream over data pages, then takes all the pages in one allocation.
-  absl::Status LayoutAndAllocate() {
-    uint32_t meta = 0;
-    auto place = [&meta](uint32_t size) {
-      if (meta % kPage + size > kPage) meta = RoundUp(meta, kPage);
-      const uint32_t off = meta;
-      meta += size;
-      return off;
-    };
-    const int nchains = static_cast<int>(p_.chains_.size());
-    const int nccws = static_cast<int>(p_.ccws_.size());
-    const ChainInfo* chains = p_.chains_.data();
-    chain_meta_.resize(nchains);
-    for (int ch = 0; ch < nchains; ++ch) {
-      // One spare doubleword after each chain: a CPA one past its end then
-      // designates this chain and no other.
-      chain_meta_[ch] = place((chains[ch].len + 1) * kCcwSize);
-    }
-    uint32_t stream = 0;
-    idal_meta_.resize(nccws);
-    CcwInfo* ccws = p_.ccws_.data();
-    for (int i = 0; i < nccws; ++i) {
-      CcwInfo& info = ccws[i];
-      if (!info.moves_data) continue;
-      const uint32_t count = info.guest.count;
-      stream = BufferOffset(stream, count, p_.frags_[info.frag_begin].guest_addr);
-      info.stream_off = stream;
-      const uint32_t n = IdawCount(stream, count, kHostIdawBlock);
-      idal_meta_[i] = place(n * kIdaw2Size);
-      p_.stats_.idaws += n;
-      p_.stats_.bytes += count;
-      stream = RoundUp(stream + count, 8);
-    }
-    p_.meta_pages_ = RoundUp(meta, kPage) / kPage;
-    const uint32_t total = p_.meta_pages_ + RoundUp(stream, kPage) / kPage;
+  // Places the buffer of data CCW `info` in the data stream at or after
+  // `stream` (its stream_off) and its IDAL with `meta`; counts them in the
+  // stats. Returns the stream's next free doubleword.
+  uint32_t PlaceBuffer(CcwInfo& info, uint32_t stream, MetaCursor& meta) {
+    const uint32_t count = info.guest.count;
+    stream = BufferOffset(stream, count, p_.frags_.data()[info.frag_begin].guest_addr);
+    info.stream_off = stream;
+    const uint32_t n = IdawCount(stream, count, kHostIdawBlock);
+    meta.Place(n * kIdaw2Size);
+    p_.stats_.idaws += n;
+    p_.stats_.bytes += count;
+    return RoundUp(stream + count, 8);
+  }
+
+  // Takes the meta pages for `meta_bytes` and the data pages for `stream_bytes`
+  // in one allocation.
+  absl::Status Allocate(uint32_t meta_bytes, uint32_t stream_bytes) {
+    p_.meta_pages_ = RoundUp(meta_bytes, kPage) / kPage;
+    const uint32_t total = p_.meta_pages_ + RoundUp(stream_bytes, kPage) / kPage;
     if (auto s = arena_.Allocate(total, p_.pages_); !s.ok()) {
       return CcwError(s.code(), ENOMEM, "arena-full", s.message());
     }
     p_.arena_ = &arena_;
     p_.stats_.pages = total;
-    p_.stats_.chains = nchains;
-    p_.stats_.ccws = nccws;
+    p_.stats_.chains = static_cast<int>(p_.chains_.size());
+    p_.stats_.ccws = static_cast<int>(p_.ccws_.size());
     return absl::OkStatus();
   }
 
@@ -394,18 +409,35 @@ class Translator {
   // The IOVA of the data stream's page `page`.
   uint64_t StreamPageIova(uint32_t page) const { return arena_.PageIova(p_.pages_.data()[p_.meta_pages_ + page]); }
 
+  // Writes the arena program: chains, IDALs, data, ORB. The meta offsets are
+  // placed again in Run()'s order: chains, then IDALs in CCW index order (the
+  // order of the chains' CCWs).
   absl::Status Fill() {
     ChainInfo* chains = p_.chains_.data();
     const int nchains = static_cast<int>(p_.chains_.size());
-    for (int ch = 0; ch < nchains; ++ch) chains[ch].host_iova = static_cast<uint32_t>(MetaIova(chain_meta_[ch]));
     CcwInfo* ccws = p_.ccws_.data();
+    MetaCursor idals;
+    for (int ch = 0; ch < nchains; ++ch) {
+      chains[ch].host_iova = static_cast<uint32_t>(MetaIova(idals.Place(ChainBytes(chains[ch]))));
+    }
+    MetaCursor chain_meta;
     for (int ch = 0; ch < nchains; ++ch) {
       const ChainInfo& chain = chains[ch];
-      uint8_t* slots = MetaPtr(chain_meta_[ch]);
+      uint8_t* slots = MetaPtr(chain_meta.Place(ChainBytes(chain)));
       for (int i = 0; i < chain.len; ++i) {
         const int idx = chain.first_index + i;
-        if (auto s = FillCcw(ccws[idx], idx); !s.ok()) return s;
-        StoreCcw1(slots + i * kCcwSize, ccws[idx].host);
+        CcwInfo& info = ccws[idx];
+        info.host = info.guest;
+        if (IsTic(info.guest)) {
+          info.host.cda = chains[info.tic_chain].host_iova + static_cast<uint32_t>(info.tic_offset);
+        } else if (!info.moves_data) {
+          // Nothing is transferred: no data address to translate.
+          info.host.flags &= static_cast<uint8_t>(~(ccw_flag::kIda | ccw_flag::kMida));
+          info.host.cda = 0;
+        } else if (auto s = FillBuffer(info, idx, idals); !s.ok()) {
+          return s;
+        }
+        StoreCcw1(slots + i * kCcwSize, info.host);
       }
       std::memset(slots + chain.len * kCcwSize, 0, kCcwSize);
     }
@@ -422,35 +454,25 @@ class Translator {
     return absl::OkStatus();
   }
 
-  absl::Status FillCcw(CcwInfo& info, int idx) {
-    const Ccw1& c = info.guest;
-    info.host = c;
-    if (IsTic(c)) {
-      info.host.cda = p_.chains_.data()[info.tic_chain].host_iova + static_cast<uint32_t>(info.tic_offset);
-      return absl::OkStatus();
-    }
-    if (!info.moves_data) {
-      // Nothing is transferred: no data address to translate.
-      info.host.flags &= static_cast<uint8_t>(~(ccw_flag::kIda | ccw_flag::kMida));
-      info.host.cda = 0;
-      return absl::OkStatus();
-    }
-    const uint32_t idal = idal_meta_[idx];
+  // The IDAL (placed with `idals`) and the buffer of data CCW `info`, index `idx`.
+  absl::Status FillBuffer(CcwInfo& info, int idx, MetaCursor& idals) {
+    const uint32_t off = info.stream_off;
+    const uint32_t count = info.guest.count;  // > 0: it moves data
+    const uint32_t idal = idals.Place(IdawCount(off, count, kHostIdawBlock) * kIdaw2Size);
     info.host.flags |= ccw_flag::kIda;
     info.host.cda = static_cast<uint32_t>(MetaIova(idal));
     // The IDAL: the buffer's start, then the start of each following stream page
-    // up to the one that holds its last byte (count > 0: it moves data).
-    const uint32_t off = info.stream_off;
+    // up to the one that holds its last byte.
     uint8_t* out = MetaPtr(idal);
     StoreIdaw2(out, StreamPageIova(off / kPage) + off % kPage);
-    for (uint32_t page = off / kPage + 1; page <= (off + c.count - 1) / kPage; ++page) {
+    for (uint32_t page = off / kPage + 1; page <= (off + count - 1) / kPage; ++page) {
       out += kIdaw2Size;
       StoreIdaw2(out, StreamPageIova(page));
     }
     // Write data go to the device; read buffers start as the client's bytes so
     // that whatever the device does not store reads back unchanged.
     const GuestMemory& guest = guest_;
-    auto s = p_.ForEachPiece(off, p_.frags_.data() + info.frag_begin, info.frag_end - info.frag_begin, 0, c.count,
+    auto s = p_.ForEachPiece(off, p_.frags_.data() + info.frag_begin, info.frag_end - info.frag_begin, 0, count,
                              [&guest](uint8_t* arena, uint64_t ga, uint32_t n) {
                                return guest.Read(ga, std::span<uint8_t>(arena, n));
                              });
@@ -463,9 +485,7 @@ class Translator {
   DmaArena& arena_;
   const TranslateOptions& options_;
   Program& p_;
-  uint64_t guest_size_ = 0;                      // guest_.Size(), read once
-  absl::InlinedVector<uint32_t, 4> chain_meta_;  // meta offset of each chain
-  absl::InlinedVector<uint32_t, 8> idal_meta_;   // meta offset of each CCW's IDAL
+  uint64_t guest_size_ = 0;  // guest_.Size(), read once
 };
 
 absl::StatusOr<Program> Translate(const Orb& orb, const GuestMemory& guest, DmaArena& arena,
@@ -627,7 +647,13 @@ absl::Status Program::CompleteInto(const Scsw& scsw, GuestMemory& guest, Complet
     const CcwInfo& info = ccws[i];
     if (!info.moves_data || !executed(i)) continue;
     const uint32_t moved = i == last ? info.guest.count - scsw.count : info.guest.count;
-    out.transfers.push_back(CcwTransfer{i, info.guest_addr, info.guest.cmd, info.data_in, moved});
+    // Filled where it lies, as Translator::AddFragment does.
+    CcwTransfer& t = out.transfers.emplace_back();
+    t.index = i;
+    t.ccw_addr = info.guest_addr;
+    t.cmd = info.guest.cmd;
+    t.data_in = info.data_in;
+    t.bytes = moved;
     if (!info.data_in) {
       out.bytes_out += moved;
       continue;
