@@ -14,6 +14,7 @@ namespace {
 constexpr uint32_t kPage = DmaArena::kPageSize;
 constexpr uint32_t kHostIdawBlock = 4096;  // the arena program uses format-2 IDAWs, 4 KiB blocks
 constexpr int kFetchBatch = 32;            // CCWs read from the client per Read call
+constexpr int kFirstFetchBatch = 8;        // the first Read of a chain: most chains are a few CCWs
 // Most IDAWs one CCW can need: 65535 bytes in 2 KiB blocks, unaligned start.
 constexpr uint32_t kMaxGuestIdaws = 65535 / 2048 + 2;
 
@@ -174,16 +175,18 @@ class Translator {
                      from_addr, from_index);
     }
     uint8_t buf[kFetchBatch * kCcwSize];
+    int batch_start = 0;  // CCWs [batch_start, batch_start + in_buf) are in buf
     int in_buf = 0;
     for (int k = 0;; ++k) {
       const uint64_t a = addr + uint64_t(k) * kCcwSize;
-      // A batch cut short by the end of memory (in_buf < kFetchBatch) is refetched
-      // at its end, where no CCW fits: EFAULT, never a CCW from the unfilled buffer.
-      if (k % kFetchBatch == 0 || k % kFetchBatch == in_buf) {
+      // A batch cut short by the end of memory is refetched at its end, where no
+      // CCW fits: EFAULT, never a CCW from the unfilled buffer.
+      if (k == batch_start + in_buf) {
         const uint64_t size = guest_size_;
         const uint64_t avail = a < size ? (size - a) / kCcwSize : 0;
+        batch_start = k;
         in_buf = static_cast<int>(std::min<uint64_t>(
-            {avail, kFetchBatch, uint64_t(options_.max_ccws_per_chain - k)}));
+            {avail, uint64_t(k == 0 ? kFirstFetchBatch : kFetchBatch), uint64_t(options_.max_ccws_per_chain - k)}));
         if (in_buf == 0) {
           return Policed(EFAULT, "ccw-fetch",
                          absl::StrFormat("CCW fetch at 0x%x is outside the client's memory of 0x%x "
@@ -195,7 +198,7 @@ class Translator {
           return Policed(EFAULT, "ccw-fetch", std::string(s.message()), a, first_index + k);
         }
       }
-      std::span<const uint8_t, kCcwSize> raw(buf + (k % kFetchBatch) * kCcwSize, kCcwSize);
+      std::span<const uint8_t, kCcwSize> raw(buf + (k - batch_start) * kCcwSize, kCcwSize);
       CcwInfo& info = p_.ccws_.emplace_back();
       info.guest_addr = a;
       info.guest = orb_.fmt ? LoadCcw1(raw.data()) : Ccw0::Decode(raw).ToFormat1();
@@ -639,10 +642,13 @@ absl::Status Program::CompleteInto(const Scsw& scsw, GuestMemory& guest, Complet
   }
   auto executed = [&](int i) { return !has_tic_ || seen[i] != 0; };
 
-  // One allocation at most for the transfers, not one per doubling.
-  size_t ntransfers = 0;
-  for (int i = 0; i < end; ++i) ntransfers += executed(i) && ccws[i].moves_data;
-  out.transfers.reserve(ntransfers);
+  // One allocation at most for the transfers, not one per doubling (none when
+  // they fit in the inline storage).
+  if (static_cast<size_t>(end) > out.transfers.capacity()) {
+    size_t ntransfers = 0;
+    for (int i = 0; i < end; ++i) ntransfers += executed(i) && ccws[i].moves_data;
+    out.transfers.reserve(ntransfers);
+  }
   for (int i = 0; i < end; ++i) {
     const CcwInfo& info = ccws[i];
     if (!info.moves_data || !executed(i)) continue;
