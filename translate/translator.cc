@@ -109,7 +109,12 @@ absl::Status Program::ForEachPiece(uint32_t off, const Fragment* frags, uint32_t
     len -= left;
     while (left > 0) {
       const uint32_t in_page = off % kPage;
-      const uint32_t n = std::min(left, kPage - in_page);
+      uint32_t n = std::min(left, kPage - in_page);
+      // Stream pages that are consecutive arena pages (the usual case: the arena
+      // hands out runs) are contiguous in memory: one copy for all of them.
+      for (uint32_t page = off / kPage; n < left && data_pages[page + 1] == data_pages[page] + 1; ++page) {
+        n += std::min(left - n, kPage);
+      }
       if (auto s = copy(arena_->PageData(data_pages[off / kPage]) + in_page, ga, n); !s.ok()) return s;
       ga += n;
       off += n;
