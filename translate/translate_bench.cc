@@ -123,9 +123,8 @@ BENCHMARK(BM_SenseId);
 // (2) A long chain: 255 CCWs (the kernel accepts up to 256). Arg 0: 255 chained READ
 // DATA of 64 bytes. Arg 1: a mix, repeating DEFINE EXTENT (16 bytes out), LOCATE
 // RECORD (16 bytes out), READ DATA (64 bytes in), NOOP (no data).
-void BM_Chain255(benchmark::State& state) {
+BuiltProgram Chain255Program(bool mix) {
   std::vector<CcwSpec> ccws;
-  const bool mix = state.range(0) != 0;
   for (int i = 0; i < 255; ++i) {
     const uint8_t cc = i + 1 < 255 ? ccw_flag::kCc : uint8_t{0};
     if (!mix) {
@@ -139,7 +138,11 @@ void BM_Chain255(benchmark::State& state) {
       default: ccws.push_back({.cmd = ccw_cmd::kNoop, .flags = cc}); break;
     }
   }
-  BuiltProgram b = MustBuild(ccws);
+  return MustBuild(ccws);
+}
+void BM_Chain255(benchmark::State& state) {
+  const bool mix = state.range(0) != 0;
+  BuiltProgram b = Chain255Program(mix);
   state.SetLabel(mix ? "DE/LR/READ/NOOP mix" : "255 x READ DATA 64");
   RunTranslateComplete(state, b.orb, *b.memory);
 }
@@ -183,7 +186,7 @@ void BM_Write64K(benchmark::State& state) {
 }
 BENCHMARK(BM_Write64K)->Arg(0)->Arg(1);
 
-// --fixed=dasd|sense_id --calls=N: N translate + complete of that program, no
+// --fixed=dasd|sense_id|chain255|mix255 --calls=N: N translate + complete of that program, no
 // timing and no Google Benchmark, for `valgrind --tool=callgrind` (instruction
 // counts; docs/performance.md): the cost of one call is the difference of two
 // runs with different N, divided by the difference of N. Returns the exit code.
@@ -193,8 +196,10 @@ int RunFixed(const char* which, long calls) {
     b = DasdRead4KProgram();
   } else if (std::strcmp(which, "sense_id") == 0) {
     b = SenseIdProgram();
+  } else if (std::strcmp(which, "chain255") == 0 || std::strcmp(which, "mix255") == 0) {
+    b = Chain255Program(which[0] == 'm');
   } else {
-    std::fprintf(stderr, "--fixed: dasd or sense_id, not %s\n", which);
+    std::fprintf(stderr, "--fixed: dasd, sense_id, chain255 or mix255, not %s\n", which);
     return 2;
   }
   DmaArena& arena = Arena();
@@ -219,7 +224,7 @@ int RunFixed(const char* which, long calls) {
 }  // namespace
 }  // namespace ccwpass::translate
 
-// Besides Google Benchmark's flags: --fixed=dasd|sense_id --calls=N (above), and
+// Besides Google Benchmark's flags: --fixed=PROGRAM --calls=N (above), and
 // --mutex_deadlock_detection=ignore turns off
 // Abseil's Mutex deadlock detection, which Debian's libabsl (built without NDEBUG)
 // runs on every Lock: the arena's mutex costs ~60 ns a request with it

@@ -88,6 +88,11 @@ struct CcwTransfer {
 
 // What Program::Complete() found.
 struct Completion {
+  // User-provided, as Program's: a value-initialised Completion (StatusOr's
+  // in-place construction) would first be zero-filled, and the reads that follow
+  // stall on those string stores.
+  Completion() {}
+
   Scsw scsw;                              // the SCSW with the CPA in the client's address space
   std::optional<CcwLocation> last_ccw;    // the last CCW executed, when the CPA says so
   uint64_t bytes_in = 0;                  // bytes copied back into the client's memory
