@@ -435,17 +435,21 @@ class Translator {
       for (int i = 0; i < chain.len; ++i) {
         const int idx = chain.first_index + i;
         CcwInfo& info = ccws[idx];
-        info.host = info.guest;
-        if (IsTic(info.guest)) {
-          info.host.cda = chains[info.tic_chain].host_iova + static_cast<uint32_t>(info.tic_offset);
+        // Built in a local and stored once (a field update of info.host in
+        // memory right after storing it stalls).
+        Ccw1 host = info.guest;
+        if (IsTic(host)) {
+          host.cda = chains[info.tic_chain].host_iova + static_cast<uint32_t>(info.tic_offset);
         } else if (!info.moves_data) {
           // Nothing is transferred: no data address to translate.
-          info.host.flags &= static_cast<uint8_t>(~(ccw_flag::kIda | ccw_flag::kMida));
-          info.host.cda = 0;
-        } else if (auto s = FillBuffer(info, idx, idals); !s.ok()) {
-          return s;
+          host.flags &= static_cast<uint8_t>(~(ccw_flag::kIda | ccw_flag::kMida));
+          host.cda = 0;
+        } else {
+          host.flags |= ccw_flag::kIda;
+          if (auto s = FillBuffer(info, idx, idals, host.cda); !s.ok()) return s;
         }
-        StoreCcw1(slots + i * kCcwSize, info.host);
+        info.host = host;
+        StoreCcw1(slots + i * kCcwSize, host);
       }
       std::memset(slots + chain.len * kCcwSize, 0, kCcwSize);
     }
@@ -462,13 +466,13 @@ class Translator {
     return absl::OkStatus();
   }
 
-  // The IDAL (placed with `idals`) and the buffer of data CCW `info`, index `idx`.
-  absl::Status FillBuffer(CcwInfo& info, int idx, MetaCursor& idals) {
+  // The IDAL (placed with `idals`; its IOVA to `idal_iova`) and the buffer of
+  // data CCW `info`, index `idx`.
+  absl::Status FillBuffer(const CcwInfo& info, int idx, MetaCursor& idals, uint32_t& idal_iova) {
     const uint32_t off = info.stream_off;
     const uint32_t count = info.guest.count;  // > 0: it moves data
     const uint32_t idal = idals.Place(IdawCount(off, count, kHostIdawBlock) * kIdaw2Size);
-    info.host.flags |= ccw_flag::kIda;
-    info.host.cda = static_cast<uint32_t>(MetaIova(idal));
+    idal_iova = static_cast<uint32_t>(MetaIova(idal));
     // The IDAL: the buffer's start, then the start of each following stream page
     // up to the one that holds its last byte.
     uint8_t* out = MetaPtr(idal);
