@@ -21,12 +21,16 @@
 
 namespace ccwpass::translate {
 
+// Owns `size()` bytes starting at a 4 KiB boundary, zero-filled when made.
+// Copying copies the bytes (into a new aligned buffer); moving moves the buffer
+// and leaves the source empty. Allocation failure throws std::bad_alloc, as
+// std::vector's does.
 class PageAlignedBytes {
  public:
   static constexpr size_t kAlignment = 4096;
 
   PageAlignedBytes() = default;
-  // `size` zero bytes (size 0: no allocation).
+  // `size` zero bytes (size 0: no allocation, data() null).
   explicit PageAlignedBytes(size_t size)
       : bytes_(size == 0 ? nullptr : new (std::align_val_t{kAlignment}) uint8_t[size]()), size_(size) {}
   PageAlignedBytes(const PageAlignedBytes& o) : PageAlignedBytes(o.size_) {
@@ -43,6 +47,7 @@ class PageAlignedBytes {
     return *this;
   }
 
+  // Size in bytes, and the bytes (data() is kAlignment-aligned).
   size_t size() const { return size_; }
   uint8_t* data() { return bytes_.get(); }
   const uint8_t* data() const { return bytes_.get(); }

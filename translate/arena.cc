@@ -33,7 +33,7 @@ absl::StatusOr<std::unique_ptr<DmaArena>> DmaArena::CreateOwned(uint64_t bytes, 
   }
   PageAlignedBytes owned(bytes);
   std::span<uint8_t> mem = owned.span();
-  auto checked = Create(mem, iova_base);  // validates iova_base; the owned vector is moved below
+  auto checked = Create(mem, iova_base);  // validates iova_base; the owned bytes are moved below
   if (!checked.ok()) return checked.status();
   return std::unique_ptr<DmaArena>(new DmaArena(mem, iova_base, std::move(owned)));
 }

@@ -39,12 +39,12 @@ uint32_t ChainBytes(const ChainInfo& chain) { return (static_cast<uint32_t>(chai
 
 // Bounce copies between a client buffer and its arena buffer run at full speed
 // only when both start at the same offset within a cache line: on this
-// project's x86-64 machine a misaligned 4 KiB memcpy takes 3-25 times as long as
-// an aligned one (glibc's `rep movsb` path; docs/performance.md). Client memory
+// project's x86-64 machine a misaligned 4 KiB memcpy takes 1.2 to 30 times as
+// long as an aligned one (glibc's `rep movsb` path; docs/performance.md). Client memory
 // and arena are page-aligned (aligned_bytes.h), so a buffer placed at a stream
 // offset congruent to its guest address modulo kCopyAlign copies fast.
 constexpr uint32_t kCopyAlign = 256;      // a multiple of every cache line (s390x: 256 B)
-constexpr uint32_t kCongruentMin = 1024;  // smaller copies are a few vector moves, aligned or not
+constexpr uint32_t kCongruentMin = 1024;  // smaller copies (glibc's vector loop) do not care
 
 // The stream offset of a `count`-byte buffer whose client bytes start at
 // `guest_addr`, when the stream's next free doubleword is `packed`: congruent

@@ -164,7 +164,8 @@ class Program {
   // Calls copy(arena bytes, guest address, length) -> absl::Status for each
   // piece of bytes [skip, skip + len) of the buffer at stream offset `off`, whose
   // client side is `frags` in order: a piece lies within one fragment and one
-  // arena page. Stops at the first error and returns it.
+  // run of consecutive arena pages (contiguous memory). Stops at the first
+  // error and returns it.
   template <typename Copy>
   absl::Status ForEachPiece(uint32_t off, const Fragment* frags, uint32_t nfrags, uint32_t skip, uint32_t len,
                             Copy copy);
