@@ -31,16 +31,16 @@ absl::StatusOr<std::unique_ptr<DmaArena>> DmaArena::CreateOwned(uint64_t bytes, 
     return absl::InvalidArgumentError(absl::StrFormat(
         "DMA arena size %d bytes is not a positive multiple of %d below 2 GiB", bytes, kPageSize));
   }
-  std::vector<uint8_t> owned(bytes, 0);
-  std::span<uint8_t> mem(owned);
-  auto checked = Create(mem, iova_base);  // validates iova_base; the owned vector is moved below
+  PageAlignedBytes owned(bytes);
+  std::span<uint8_t> mem = owned.span();
+  auto checked = Create(mem, iova_base);  // validates iova_base; the owned bytes are moved below
   if (!checked.ok()) return checked.status();
   return std::unique_ptr<DmaArena>(new DmaArena(mem, iova_base, std::move(owned)));
 }
 
-DmaArena::DmaArena(std::span<uint8_t> memory, uint64_t iova_base, std::vector<uint8_t> owned)
+DmaArena::DmaArena(std::span<uint8_t> memory, uint64_t iova_base, PageAlignedBytes owned)
     : owned_(std::move(owned)), memory_(memory), iova_base_(iova_base) {
-  // Moving a vector keeps its buffer, so `memory` still designates it.
+  // Moving the owned bytes keeps their buffer, so `memory` still designates it.
   const uint32_t n = TotalPages();
   free_.reserve(n);
   // Lowest page numbers on top of the stack: allocations start at the base.

@@ -24,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "translate/aligned_bytes.h"
 
 namespace ccwpass::translate {
 
@@ -41,7 +42,8 @@ class DmaArena {
   // iova_base is not 4 KiB-aligned, or iova_base + size exceeds 2 GiB.
   static absl::StatusOr<std::unique_ptr<DmaArena>> Create(std::span<uint8_t> memory, uint64_t iova_base);
 
-  // The same over memory the arena allocates and owns (zero-filled), `bytes` long.
+  // The same over memory the arena allocates and owns (zero-filled, 4 KiB-aligned
+  // like the mmap'd arena of the agent), `bytes` long.
   static absl::StatusOr<std::unique_ptr<DmaArena>> CreateOwned(uint64_t bytes, uint64_t iova_base);
 
   DmaArena(const DmaArena&) = delete;
@@ -79,9 +81,9 @@ class DmaArena {
   std::span<uint8_t> Memory() { return memory_; }
 
  private:
-  DmaArena(std::span<uint8_t> memory, uint64_t iova_base, std::vector<uint8_t> owned);
+  DmaArena(std::span<uint8_t> memory, uint64_t iova_base, PageAlignedBytes owned);
 
-  std::vector<uint8_t> owned_;
+  PageAlignedBytes owned_;
   std::span<uint8_t> memory_;
   uint64_t iova_base_;
   mutable absl::Mutex mu_;

@@ -17,6 +17,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "translate/aligned_bytes.h"
 
 namespace ccwpass::translate {
 
@@ -49,21 +50,22 @@ class GuestMemory {
 };
 
 // Contiguous memory of a fixed size, zero-filled; for images the program
-// builder makes (small, dense).
+// builder makes (small, dense). Its bytes are 4 KiB-aligned: a byte's host
+// address is congruent to its guest address modulo 4 KiB (aligned_bytes.h).
 class FlatGuestMemory final : public GuestMemory {
  public:
   // A zero-filled memory of `size` bytes.
-  explicit FlatGuestMemory(uint64_t size) : bytes_(size, 0) {}
+  explicit FlatGuestMemory(uint64_t size) : bytes_(size) {}
 
   uint64_t Size() const override { return bytes_.size(); }
   absl::Status Read(uint64_t addr, std::span<uint8_t> out) const override;
   absl::Status Write(uint64_t addr, std::span<const uint8_t> in) override;
 
   // The whole memory (for tests and for the builder).
-  std::span<const uint8_t> Bytes() const { return bytes_; }
+  std::span<const uint8_t> Bytes() const { return bytes_.span(); }
 
  private:
-  std::vector<uint8_t> bytes_;
+  PageAlignedBytes bytes_;
 };
 
 // Sparse memory of any size up to 2^64 - 1 bytes in 4 KiB pages: unwritten pages
@@ -83,7 +85,8 @@ class SparseGuestMemory final : public GuestMemory {
   size_t PagesInUse() const { return pages_.size(); }
 
  private:
-  using Page = std::array<uint8_t, kPageSize>;
+  // Pages are 4 KiB-aligned, as FlatGuestMemory's bytes are.
+  struct alignas(kPageSize) Page : std::array<uint8_t, kPageSize> {};
   uint64_t size_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Page>> pages_;  // page number -> bytes
 };

@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <vector>
 
 #include "testing/status_matchers.h"
@@ -39,6 +41,28 @@ TEST(FlatGuestMemoryTest, OutOfRangeIsAnErrorAndTouchesNothing) {
   EXPECT_THAT(m.Read(~uint64_t{0} - 1, out), StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("outside")));
   EXPECT_TRUE(m.Contains(0x100, 0));
   EXPECT_FALSE(m.Contains(0x101, 0));
+}
+
+// Host addresses congruent to guest addresses and IOVAs modulo 4 KiB: what the
+// translator's placement of bounce buffers relies on (aligned_bytes.h).
+TEST(FlatGuestMemoryTest, BytesArePageAlignedZeroFilledAndCopyable) {
+  FlatGuestMemory m(0x3001);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(m.Bytes().data()) % 4096, 0u);
+  EXPECT_EQ(m.Bytes().size(), 0x3001u);
+  EXPECT_EQ(std::count(m.Bytes().begin(), m.Bytes().end(), 0), 0x3001);
+  ASSERT_THAT(m.Write(0x3000, std::vector<uint8_t>{7}), IsOk());
+  FlatGuestMemory copy = m;
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(copy.Bytes().data()) % 4096, 0u);
+  EXPECT_EQ(copy.Bytes()[0x3000], 7);
+  EXPECT_NE(copy.Bytes().data(), m.Bytes().data());
+  EXPECT_EQ(FlatGuestMemory(0).Size(), 0u);
+}
+
+TEST(DmaArenaTest, OwnedMemoryIsPageAligned) {
+  auto a = DmaArena::CreateOwned(3 * 4096, 0x10000);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(reinterpret_cast<uintptr_t>((*a)->Memory().data()) % 4096, 0u);
+  EXPECT_EQ(std::count((*a)->Memory().begin(), (*a)->Memory().end(), 0), 3 * 4096);
 }
 
 TEST(SparseGuestMemoryTest, LargeMemoryCostsOnlyTheWrittenPages) {

@@ -95,24 +95,36 @@ void RunTranslateComplete(benchmark::State& state, const Orb& orb, GuestMemory& 
 
 // (1) Linux's read of one 4 KiB DASD block: DEFINE EXTENT, LOCATE RECORD, READ DATA
 // (reference/dasd-3390.md §4; the bytes of translator_test.cc LinuxDasdBlockRead).
-void BM_DasdRead4K(benchmark::State& state) {
+BuiltProgram DasdRead4KProgram() {
   const std::vector<uint8_t> de = {0x40, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
                                    0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x08};
   const std::vector<uint8_t> lr = {0x06, 0x80, 0x00, 0x01, 0x00, 0x00, 0x00, 0x08,
                                    0x00, 0x00, 0x00, 0x08, 0x05, 0x4D, 0x10, 0x00};
-  BuiltProgram b = MustBuild({{.cmd = 0x63, .flags = ccw_flag::kCc, .data = de},
-                              {.cmd = 0x47, .flags = ccw_flag::kCc, .data = lr},
-                              {.cmd = 0x86, .count = 4096}});
+  return MustBuild({{.cmd = 0x63, .flags = ccw_flag::kCc, .data = de},
+                    {.cmd = 0x47, .flags = ccw_flag::kCc, .data = lr},
+                    {.cmd = 0x86, .count = 4096}});
+}
+void BM_DasdRead4K(benchmark::State& state) {
+  BuiltProgram b = DasdRead4KProgram();
   RunTranslateComplete(state, b.orb, *b.memory);
 }
 BENCHMARK(BM_DasdRead4K);
 
+// SENSE ID: one CCW, 256 bytes in, SLI (the agent's most common request).
+BuiltProgram SenseIdProgram() {
+  return MustBuild({{.cmd = ccw_cmd::kSenseId, .flags = ccw_flag::kSli, .count = 256}});
+}
+void BM_SenseId(benchmark::State& state) {
+  BuiltProgram b = SenseIdProgram();
+  RunTranslateComplete(state, b.orb, *b.memory);
+}
+BENCHMARK(BM_SenseId);
+
 // (2) A long chain: 255 CCWs (the kernel accepts up to 256). Arg 0: 255 chained READ
 // DATA of 64 bytes. Arg 1: a mix, repeating DEFINE EXTENT (16 bytes out), LOCATE
 // RECORD (16 bytes out), READ DATA (64 bytes in), NOOP (no data).
-void BM_Chain255(benchmark::State& state) {
+BuiltProgram Chain255Program(bool mix) {
   std::vector<CcwSpec> ccws;
-  const bool mix = state.range(0) != 0;
   for (int i = 0; i < 255; ++i) {
     const uint8_t cc = i + 1 < 255 ? ccw_flag::kCc : uint8_t{0};
     if (!mix) {
@@ -126,7 +138,11 @@ void BM_Chain255(benchmark::State& state) {
       default: ccws.push_back({.cmd = ccw_cmd::kNoop, .flags = cc}); break;
     }
   }
-  BuiltProgram b = MustBuild(ccws);
+  return MustBuild(ccws);
+}
+void BM_Chain255(benchmark::State& state) {
+  const bool mix = state.range(0) != 0;
+  BuiltProgram b = Chain255Program(mix);
   state.SetLabel(mix ? "DE/LR/READ/NOOP mix" : "255 x READ DATA 64");
   RunTranslateComplete(state, b.orb, *b.memory);
 }
@@ -170,25 +186,77 @@ void BM_Write64K(benchmark::State& state) {
 }
 BENCHMARK(BM_Write64K)->Arg(0)->Arg(1);
 
+// --fixed=dasd|sense_id|chain255|mix255 --calls=N: N translate + complete of that program, no
+// timing and no Google Benchmark, for `valgrind --tool=callgrind` (instruction
+// counts; docs/performance.md): the cost of one call is the difference of two
+// runs with different N, divided by the difference of N. Returns the exit code.
+int RunFixed(const char* which, long calls) {
+  BuiltProgram b;
+  if (std::strcmp(which, "dasd") == 0) {
+    b = DasdRead4KProgram();
+  } else if (std::strcmp(which, "sense_id") == 0) {
+    b = SenseIdProgram();
+  } else if (std::strcmp(which, "chain255") == 0 || std::strcmp(which, "mix255") == 0) {
+    b = Chain255Program(which[0] == 'm');
+  } else {
+    std::fprintf(stderr, "--fixed: dasd, sense_id, chain255 or mix255, not %s\n", which);
+    return 2;
+  }
+  DmaArena& arena = Arena();
+  uint64_t bytes = 0;
+  for (long i = 0; i < calls; ++i) {
+    auto p = Translate(b.orb, *b.memory, arena);
+    if (!p.ok()) {
+      std::fprintf(stderr, "translate: %s\n", p.status().ToString().c_str());
+      return 1;
+    }
+    auto done = p->Complete(FinalScsw(*p), *b.memory);
+    if (!done.ok()) {
+      std::fprintf(stderr, "complete: %s\n", done.status().ToString().c_str());
+      return 1;
+    }
+    bytes += done->bytes_in;
+  }
+  std::printf("%s: %ld calls, %llu bytes in\n", which, calls, static_cast<unsigned long long>(bytes));
+  return 0;
+}
+
 }  // namespace
 }  // namespace ccwpass::translate
 
-// Besides Google Benchmark's flags: --mutex_deadlock_detection=ignore turns off
-// Abseil's Mutex deadlock detection, which Debian's libabsl (built without NDEBUG)
-// runs on every Lock: the arena's mutex costs ~60 ns a request with it
-// (docs/performance.md). The default measures what the agent gets unless its
-// main() turns it off.
+// Besides Google Benchmark's flags: --fixed=PROGRAM --calls=N (above), and
+// --mutex_deadlock_detection=ignore|on. Debian's libabsl is built without
+// NDEBUG, so Abseil's Mutex runs deadlock detection on every Lock unless the
+// process turns it off; ccw-agent's main() does (as bench/all, sim_bench and
+// the QEMU agent_bench do), so `ignore` is the default here too: the cost
+// measured is the agent's. `on` keeps Abseil's default, the way this benchmark
+// ran before (the arena's two Lock/Unlock pairs then cost ~60 ns a request;
+// docs/performance.md).
 int main(int argc, char** argv) {
   int out = 1;
+  const char* fixed = nullptr;
+  long calls = 1000;
+  bool deadlock_detection = false;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--mutex_deadlock_detection=ignore") == 0) {
-      absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-      benchmark::AddCustomContext("mutex_deadlock_detection", "ignore");
+    if (std::strncmp(argv[i], "--fixed=", 8) == 0) {
+      fixed = argv[i] + 8;
+      continue;
+    }
+    if (std::strncmp(argv[i], "--calls=", 8) == 0) {
+      calls = std::strtol(argv[i] + 8, nullptr, 10);
+      continue;
+    }
+    if (std::strcmp(argv[i], "--mutex_deadlock_detection=ignore") == 0 ||
+        std::strcmp(argv[i], "--mutex_deadlock_detection=on") == 0) {
+      deadlock_detection = std::strcmp(argv[i], "--mutex_deadlock_detection=on") == 0;
       continue;
     }
     argv[out++] = argv[i];
   }
   argc = out;
+  if (!deadlock_detection) absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  if (fixed != nullptr) return ccwpass::translate::RunFixed(fixed, calls);
+  benchmark::AddCustomContext("mutex_deadlock_detection", deadlock_detection ? "on" : "ignore");
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

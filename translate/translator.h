@@ -88,18 +88,28 @@ struct CcwTransfer {
 
 // What Program::Complete() found.
 struct Completion {
+  // User-provided, as Program's: a value-initialised Completion (StatusOr's
+  // in-place construction) would first be zero-filled, and the reads that follow
+  // stall on those string stores.
+  Completion() {}
+
   Scsw scsw;                              // the SCSW with the CPA in the client's address space
   std::optional<CcwLocation> last_ccw;    // the last CCW executed, when the CPA says so
   uint64_t bytes_in = 0;                  // bytes copied back into the client's memory
   uint64_t bytes_out = 0;                 // bytes the device was sent
-  std::vector<CcwTransfer> transfers;  // executed CCWs that move data, in index order
+  // Executed CCWs that move data, in index order (inline up to 4: no heap
+  // allocation for the usual programs).
+  absl::InlinedVector<CcwTransfer, 4> transfers;
 };
 
 // A translated channel program: owns its arena pages until Complete() or destruction.
 // Move-only. The arena must outlive the program.
 class Program {
  public:
-  Program() = default;
+  // An empty, inactive program. User-provided (not `= default`) so that a
+  // value-initialised Program (StatusOr's in-place construction) is not first
+  // zero-filled, inline storage and all (~1 KiB a request).
+  Program() {}
   Program(Program&& o) noexcept;
   Program& operator=(Program&& o) noexcept;
   Program(const Program&) = delete;
@@ -151,16 +161,25 @@ class Program {
     uint64_t guest_addr;
     uint32_t len;
   };
-  // Copies `len` bytes between the data stream at `off` and guest memory.
-  absl::Status CopyStreamToGuest(uint32_t off, const Fragment* frags, uint32_t nfrags, uint32_t skip,
-                                 uint32_t len, GuestMemory& guest);
-  uint8_t* StreamPtr(uint32_t off, uint32_t* contiguous);
+  // Calls copy(arena bytes, guest address, length) -> absl::Status for each
+  // piece of bytes [skip, skip + len) of the buffer at stream offset `off`, whose
+  // client side is `frags` in order: a piece lies within one fragment and one
+  // run of consecutive arena pages (contiguous memory). Stops at the first
+  // error and returns it.
+  template <typename Copy>
+  absl::Status ForEachPiece(uint32_t off, const Fragment* frags, uint32_t nfrags, uint32_t skip, uint32_t len,
+                            Copy copy);
   // The chain an arena CCW address is within or one past the end of, or null.
   const ChainInfo* ChainOfHostCpa(uint64_t host_cpa) const;
+  // Complete() after the activity check, into `out`; the pages are returned.
+  absl::Status CompleteInto(const Scsw& scsw, GuestMemory& guest, Completion& out);
+  // Marks in `seen` the CCWs on a path from the first CCW to `last` (see Complete).
+  void MarkExecuted(int last, uint8_t* seen) const;
 
   DmaArena* arena_ = nullptr;
   PageList pages_;
   uint32_t meta_pages_ = 0;  // pages_[0, meta_pages_) hold chains and IDALs; the rest data
+  bool has_tic_ = false;     // some CCW is a TIC (else: one chain, executed in order)
   Orb orb_;
   ProgramStats stats_;
   std::vector<std::string> warnings_;

@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <map>
 #include <vector>
@@ -586,6 +587,79 @@ TEST_F(TranslatorTest, A64KWriteIsSplitOverSixteenPages) {
   ASSERT_EQ(idal.size(), 16u);
   for (uint64_t a : idal) EXPECT_EQ(a % 4096, 0u);
   EXPECT_EQ(dev.Fetch(host), data);
+}
+
+// A bounce buffer of 1 KiB or more starts in the arena at its client buffer's
+// offset modulo 256, so that the copies both ways run between congruent
+// addresses, unless that would end it in a further arena page; smaller buffers
+// are packed on doublewords.
+TEST_F(TranslatorTest, LargeBuffersAreCongruentToTheClientBuffers) {
+  FlatGuestMemory m(0x10000);
+  PutCcw1(m, 0x1000, 0x63, ccw_flag::kCc, 16, 0x2010);    // 16 bytes: packed at stream 0
+  PutCcw1(m, 0x1008, 0x86, ccw_flag::kCc, 4096, 0x3038);  // stream 16 -> 0x38, same end page
+  PutCcw1(m, 0x1010, 0x86, 0, 4000, 0x5010);              // 0x1038 -> 0x1110 would end a page later
+  std::vector<uint8_t> block(4096);
+  for (size_t i = 0; i < block.size(); ++i) block[i] = static_cast<uint8_t>(i * 7 + 1);
+  ASSERT_THAT(m.Write(0x3038, block), IsOk());
+  auto p = Translate(Format1Orb(0x1000), m, *arena_);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->stats().idaws, 4);
+  EXPECT_EQ(p->stats().pages, 3u);
+  Device dev(*arena_);
+  const uint32_t head = p->chains()[0].host_iova;
+  const Ccw1 c0 = dev.CcwAt(head), c1 = dev.CcwAt(head + 8), c2 = dev.CcwAt(head + 16);
+  const uint64_t data = dev.Idal(c0)[0];
+  EXPECT_EQ(data % 4096, 0u);
+  EXPECT_THAT(dev.Idal(c1), ElementsAre(data + 0x38, data + 4096));
+  EXPECT_THAT(dev.Idal(c2), ElementsAre(data + 0x1038));
+  EXPECT_EQ(dev.Fetch(c1), block);  // the read buffer starts as the client's bytes
+  std::vector<uint8_t> record(4096, 0x3C);
+  dev.Store(c1, record);
+  auto done = p->Complete(FinalScsw(head + 16, 0), m);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->bytes_in, 4096u);
+  std::vector<uint8_t> got(4096);
+  ASSERT_THAT(m.Read(0x3038, got), IsOk());
+  EXPECT_EQ(got, record);
+}
+
+// The arena hands out the pages a program needs wherever they are free: a buffer
+// over pages that are not consecutive is copied in and back piece by piece,
+// one over consecutive pages in one go; the bytes are the same either way.
+TEST_F(TranslatorTest, BuffersOverNonConsecutiveArenaPages) {
+  std::vector<uint8_t> out(3 * 4096 + 100);
+  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<uint8_t>(i * 5 + i / 4096);
+  auto built = BuildProgram(std::vector<CcwSpec>{{.cmd = 0x05, .flags = ccw_flag::kCc, .data = out},
+                                                 {.cmd = 0x06, .count = 3 * 4096 + 100}});
+  ASSERT_TRUE(built.ok()) << built.status();
+  auto small = BuildProgram(std::vector<CcwSpec>{{.cmd = 0x06, .count = 16}});
+  ASSERT_TRUE(small.ok()) << small.status();
+  // Pages 0-1 to a first program, 2-3 to a second; the first gives its back, so
+  // the big program gets 0, 1, then 4, 5, ...: its data stream runs over a gap.
+  auto first = Translate(small->orb, *small->memory, *arena_);
+  auto second = Translate(small->orb, *small->memory, *arena_);
+  ASSERT_TRUE(first.ok() && second.ok());
+  first->Release();
+  auto p = Translate(built->orb, *built->memory, *arena_);
+  ASSERT_TRUE(p.ok()) << p.status();
+  Device dev(*arena_);
+  const uint32_t head = p->chains()[0].host_iova;
+  const Ccw1 write = dev.CcwAt(head), read = dev.CcwAt(head + 8);
+  std::vector<uint64_t> pages;
+  for (const Ccw1& c : {write, read}) {
+    for (uint64_t a : dev.Idal(c)) pages.push_back((a - kArenaBase) / 4096);
+  }
+  EXPECT_NE(std::adjacent_find(pages.begin(), pages.end(), [](uint64_t a, uint64_t b) { return b > a + 1; }),
+            pages.end());  // a gap
+  EXPECT_EQ(dev.Fetch(write), out);
+  std::vector<uint8_t> in(read.count);
+  for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<uint8_t>(i * 3 + 1);
+  dev.Store(read, in);
+  auto done = p->Complete(FinalScsw(head + 16, 0), *built->memory);
+  ASSERT_TRUE(done.ok()) << done.status();
+  std::vector<uint8_t> got(in.size());
+  ASSERT_THAT(built->memory->Read(built->data_addrs[1], got), IsOk());
+  EXPECT_EQ(got, in);
 }
 
 TEST_F(TranslatorTest, FullArenaIsResourceExhaustedAndTakesNothing) {
