@@ -172,7 +172,8 @@ TEST_F(StatsTest, CountersOutliveTheDetachAndShowInTheCollector) {
   EXPECT_EQ(resp.agent().detach_ok(), 1u);
   EXPECT_EQ(resp.agent().attached_agent(), 0u);
 
-  const std::string text = RenderText(AgentCollector(StatsSourceOf(*agent_)).Collect());
+  std::string text;
+  RenderText(StatsSourceOf(*agent_), &text);
   EXPECT_THAT(text, HasSubstr("ccw_programs_completed_total{schid=\"0.0.0100\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("ccw_subchannel_info{schid=\"0.0.0100\",devno=\"0.0.0191\",cu_type=\"3990/c2\","
                               "dev_type=\"3390/02\",chpids=\"40,41\",mdev_uuid=\""));
