@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <climits>
@@ -9,6 +10,7 @@
 #include <cstdio>
 #include <exception>
 #include <limits>
+#include <thread>
 
 #include "CivetServer.h"
 #include "absl/strings/ascii.h"
@@ -48,7 +50,9 @@ void AppendDouble(std::string* out, double v) {
     out->append("Nan");
   } else if (std::isinf(v)) {
     out->append(v < 0 ? "-Inf" : "+Inf");
-  } else if (v != 0 && std::fabs(v) < 1e15 && v == std::trunc(v)) {
+  } else if (v == 0) {
+    out->append(std::signbit(v) ? "-0" : "0");
+  } else if (std::fabs(v) < 1e15 && v == std::trunc(v)) {
     if (v < 0) out->push_back('-');
     AppendUint(out, static_cast<uint64_t>(std::fabs(v)));
   } else {
@@ -152,15 +156,15 @@ void AppendLatency(std::string* out, const std::vector<SubchannelStatsSnapshot>&
   le.back() = ",le=\"+Inf\"} ";
   for (size_t i = 0; i < subs.size(); ++i) {
     const LatencyHistogram::Snapshot& h = subs[i].latency;
-    absl::StrAppend(out, AbslView(kName), "_count{", AbslView(sch[i]), "} ");
+    out->append(kName).append("_count{").append(sch[i]).append("} ");
     AppendUint(out, h.count);
-    absl::StrAppend(out, "\n", AbslView(kName), "_sum{", AbslView(sch[i]), "} ");
+    out->append("\n").append(kName).append("_sum{").append(sch[i]).append("} ");
     AppendDouble(out, h.sum_seconds);
     out->push_back('\n');
     uint64_t cumulative = 0;
     for (size_t b = 0; b < le.size(); ++b) {
       cumulative += h.buckets[b];
-      absl::StrAppend(out, AbslView(kName), "_bucket{", AbslView(sch[i]), AbslView(le[b]));
+      out->append(kName).append("_bucket{").append(sch[i]).append(le[b]);
       AppendUint(out, cumulative);
       out->push_back('\n');
     }
@@ -322,6 +326,8 @@ void RenderText(const StatsSource& source, std::string* out) {
   *out += prometheus::TextSerializer().Serialize(AgentFamilies(source.agent()));
 }
 
+int GzipThreads() { return static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u)); }
+
 bool AcceptsGzip(std::string_view accept_encoding) {
   for (absl::string_view coding : absl::StrSplit(AbslView(accept_encoding), ',')) {
     std::vector<absl::string_view> parts = absl::StrSplit(coding, ';');
@@ -338,39 +344,84 @@ bool AcceptsGzip(std::string_view accept_encoding) {
   return false;
 }
 
-absl::StatusOr<std::string> Gzip(std::string_view text, int level) {
-  if (level < 1 || level > 9) return absl::InvalidArgumentError(absl::StrCat("gzip level ", level, " is not in 1..9"));
+namespace {
+
+// One piece of a gzip member's deflate stream: `text` compressed by a fresh
+// raw deflate stream that ends byte-aligned (Z_SYNC_FLUSH), or with the final
+// block when `last`, so that pieces concatenate into one stream; and the
+// CRC-32 of `text`. Errors: kInternal with zlib's message.
+struct DeflatedPiece {
+  absl::Status status;
+  std::string bytes;
+  uLong crc = 0;
+};
+
+DeflatedPiece DeflatePiece(std::string_view text, int level, bool last) {
+  DeflatedPiece p;
+  p.crc = crc32_z(crc32_z(0, nullptr, 0), reinterpret_cast<const Bytef*>(text.data()), text.size());
   z_stream zs{};
-  // windowBits 16 + 15: a gzip header and trailer around the deflate stream.
-  if (const int rc = deflateInit2(&zs, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY); rc != Z_OK) {
-    return absl::InternalError(absl::StrCat("deflateInit2: ", zs.msg ? zs.msg : zError(rc)));
+  // windowBits -15: raw deflate; the gzip header and trailer are written around the pieces.
+  if (const int rc = deflateInit2(&zs, level, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY); rc != Z_OK) {
+    p.status = absl::InternalError(absl::StrCat("deflateInit2: ", zs.msg ? zs.msg : zError(rc)));
+    return p;
   }
-  std::string out;
-  out.resize(deflateBound(&zs, static_cast<uLong>(text.size())));
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(std::min<size_t>(out.size(), UINT_MAX));
-  size_t in = 0;
-  int rc = Z_OK;
-  while (rc == Z_OK) {
-    if (zs.avail_in == 0 && in < text.size()) {
-      const size_t n = std::min<size_t>(text.size() - in, UINT_MAX);
-      zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data() + in));
-      zs.avail_in = static_cast<uInt>(n);
-      in += n;
-    }
-    if (zs.avail_out == 0) {
-      const size_t done = out.size();
-      out.resize(done * 2);
-      zs.next_out = reinterpret_cast<Bytef*>(out.data() + done);
-      zs.avail_out = static_cast<uInt>(std::min<size_t>(out.size() - done, UINT_MAX));
-    }
-    rc = deflate(&zs, in == text.size() ? Z_FINISH : Z_NO_FLUSH);
-  }
-  const size_t total = zs.total_out;
+  // deflateBound leaves room for the final block but not for a sync flush's 5 bytes.
+  p.bytes.resize(deflateBound(&zs, static_cast<uLong>(text.size())) + 16);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  zs.avail_in = static_cast<uInt>(text.size());
+  zs.next_out = reinterpret_cast<Bytef*>(p.bytes.data());
+  zs.avail_out = static_cast<uInt>(p.bytes.size());
+  const int rc = deflate(&zs, last ? Z_FINISH : Z_SYNC_FLUSH);
+  const bool done = last ? rc == Z_STREAM_END : rc == Z_OK && zs.avail_in == 0 && zs.avail_out > 0;
+  p.bytes.resize(zs.total_out);
+  if (!done) p.status = absl::InternalError(absl::StrCat("deflate: ", zs.msg ? zs.msg : zError(rc)));
   deflateEnd(&zs);
-  if (rc != Z_STREAM_END) return absl::InternalError(absl::StrCat("deflate: ", zs.msg ? zs.msg : zError(rc)));
-  out.resize(total);
-  return out;
+  return p;
+}
+
+void AppendLittleEndian32(std::string* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> Gzip(std::string_view text, int level, int threads) {
+  if (level < 1 || level > 9) return absl::InvalidArgumentError(absl::StrCat("gzip level ", level, " is not in 1..9"));
+  if (threads < 1) return absl::InvalidArgumentError(absl::StrCat("gzip threads ", threads, " is not at least 1"));
+  // Pieces of at least 256 KiB (the 32 KiB window restarts at each) and below
+  // 1 GiB (zlib's counts are 32 bits).
+  constexpr size_t kMinPiece = 256 * 1024, kMaxPiece = size_t{1} << 30;
+  size_t pieces = std::max<size_t>(1, std::min<size_t>(threads, text.size() / kMinPiece));
+  pieces = std::max(pieces, (text.size() + kMaxPiece - 1) / kMaxPiece);
+  const size_t each = (text.size() + pieces - 1) / std::max<size_t>(pieces, 1);
+  std::vector<DeflatedPiece> out(pieces);
+  auto run = [&](size_t i) {
+    const size_t from = std::min(text.size(), i * each);
+    out[i] = DeflatePiece(text.substr(from, std::min(each, text.size() - from)), level, i + 1 == pieces);
+  };
+  std::vector<std::thread> workers;
+  for (size_t i = 1; i < pieces; ++i) workers.emplace_back(run, i);
+  run(0);
+  for (std::thread& t : workers) t.join();
+
+  // RFC 1952: magic, CM 8 (deflate), no flags, no time, XFL, OS 3 (Unix);
+  // the pieces; CRC-32 and ISIZE (the length mod 2^32), little-endian.
+  std::string gz("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10);
+  if (level == 1) gz[8] = 4;  // XFL: fastest algorithm
+  if (level == 9) gz[8] = 2;  // XFL: maximum compression
+  size_t total = gz.size() + 8;
+  for (const DeflatedPiece& p : out) total += p.bytes.size();
+  gz.reserve(total);
+  uLong crc = crc32_z(0, nullptr, 0);
+  for (size_t i = 0; i < pieces; ++i) {
+    if (!out[i].status.ok()) return out[i].status;
+    gz += out[i].bytes;
+    const size_t from = std::min(text.size(), i * each);
+    crc = crc32_combine(crc, out[i].crc, static_cast<z_off_t>(std::min(each, text.size() - from)));
+  }
+  AppendLittleEndian32(&gz, static_cast<uint32_t>(crc));
+  AppendLittleEndian32(&gz, static_cast<uint32_t>(text.size() & 0xffffffffu));
+  return gz;
 }
 
 // GET /metrics. Counts what prometheus-cpp's Exposer counted, with the same
@@ -406,7 +457,7 @@ class MetricsServer::Handler : public CivetHandler {
     const char* accept = mg_get_header(conn, "Accept-Encoding");
     bool gzip = false;
     if (accept != nullptr && AcceptsGzip(accept)) {
-      absl::StatusOr<std::string> z = Gzip(body, kGzipLevel);
+      absl::StatusOr<std::string> z = Gzip(body, kGzipLevel, GzipThreads());
       if (z.ok()) {
         body = std::move(*z);
         gzip = true;

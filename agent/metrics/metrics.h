@@ -76,9 +76,15 @@ void RenderText(const StatsSource& source, std::string* out);
 bool AcceptsGzip(std::string_view accept_encoding);
 
 // `text` compressed as one gzip member (RFC 1952) at zlib `level` (1 fastest
-// … 9 smallest). Errors: kInvalidArgument for a level outside 1..9, kInternal
-// when zlib fails (the message has zlib's).
-absl::StatusOr<std::string> Gzip(std::string_view text, int level);
+// … 9 smallest), on up to `threads` threads: the text is cut into that many
+// pieces of at least 256 KiB, each deflated on its own (the last one ends the
+// stream, the others end byte-aligned with a sync flush, as pigz does) and
+// the CRC-32s combined, so any gzip reader inflates the one member. Errors:
+// kInvalidArgument for a level outside 1..9 or fewer than 1 thread;
+// kInternal when zlib fails (the message has zlib's).
+absl::StatusOr<std::string> Gzip(std::string_view text, int level, int threads = 1);
+// The threads MetricsServer compresses a scrape on: the cores, at most 4.
+int GzipThreads();
 
 // The HTTP endpoint (civetweb, 2 threads): GET /metrics on `address`
 // ("127.0.0.1:9810", "[::1]:0", "0.0.0.0:9810"; port 0 picks a free one).
@@ -86,8 +92,8 @@ absl::StatusOr<std::string> Gzip(std::string_view text, int level);
 // exposer_scrapes_total, exposer_request_latencies in microseconds: the
 // series prometheus-cpp's Exposer had) followed by RenderText(source);
 // "Content-Type: text/plain; charset=utf-8", gzip-compressed at level
-// kGzipLevel when the request's Accept-Encoding admits gzip (as a Prometheus
-// server's does).
+// kGzipLevel on GzipThreads() threads when the request's Accept-Encoding
+// admits gzip (as a Prometheus server's does).
 class MetricsServer {
  public:
   // zlib's fastest level: 3.4 times faster than the default (6) on the

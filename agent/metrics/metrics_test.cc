@@ -422,18 +422,46 @@ TEST(Gzip, RoundTripsAtEveryLevel) {
   for (int level = 1; level <= 9; ++level) {
     absl::StatusOr<std::string> gz = Gzip(text, level);
     ASSERT_THAT(gz.status(), IsOk());
-    EXPECT_THAT(*gz, StartsWith("\x1f\x8b\x08"));  // gzip magic, deflate
+    // Magic, deflate, no flags, no time, XFL (4 fastest, 2 smallest, else 0), OS Unix.
+    EXPECT_EQ(gz->substr(0, 10), std::string("\x1f\x8b\x08\0\0\0\0\0", 8) +
+                                     (level == 1 ? '\x04' : level == 9 ? '\x02' : '\0') + '\x03');
     EXPECT_LT(gz->size(), text.size() / 4);
     EXPECT_EQ(Gunzip(*gz), text) << "level " << level;
   }
-  absl::StatusOr<std::string> empty = Gzip("", 1);
-  ASSERT_THAT(empty.status(), IsOk());
-  EXPECT_EQ(Gunzip(*empty), "");
+  for (const std::string& small : {std::string(), std::string("x")}) {
+    absl::StatusOr<std::string> gz = Gzip(small, 1, 4);
+    ASSERT_THAT(gz.status(), IsOk());
+    EXPECT_EQ(Gunzip(*gz), small);
+  }
+}
+
+TEST(Gzip, PiecesOnThreadsMakeOneMember) {
+  // 3,000 subchannels: ~6 MB, enough for 4 pieces of at least 256 KiB.
+  std::vector<SubchannelStatsSnapshot> subs(3000, Dasd());
+  for (size_t i = 0; i < subs.size(); ++i) {
+    subs[i].schid = absl::StrFormat("0.0.%04x", i);
+    subs[i].started = i * 7919;
+  }
+  const std::string text = Direct(subs);
+  absl::StatusOr<std::string> one = Gzip(text, 1, 1);
+  ASSERT_THAT(one.status(), IsOk());
+  for (int threads = 1; threads <= 4; ++threads) {
+    absl::StatusOr<std::string> gz = Gzip(text, 1, threads);
+    ASSERT_THAT(gz.status(), IsOk());
+    EXPECT_EQ(Gunzip(*gz), text) << threads << " threads";
+    // The same trailer (CRC-32, length) however it was cut.
+    EXPECT_EQ(gz->substr(gz->size() - 8), one->substr(one->size() - 8));
+    if (threads > 1) {
+      EXPECT_NE(*gz, *one);  // it was cut
+    }
+  }
 }
 
 TEST(Gzip, Errors) {
   EXPECT_THAT(Gzip("x", 0).status(), StatusIs(absl::StatusCode::kInvalidArgument, "gzip level 0 is not in 1..9"));
   EXPECT_THAT(Gzip("x", 10).status(), StatusIs(absl::StatusCode::kInvalidArgument, "gzip level 10 is not in 1..9"));
+  EXPECT_THAT(Gzip("x", 1, 0).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, "gzip threads 0 is not at least 1"));
 }
 
 size_t Append(char* p, size_t size, size_t n, void* out) {
