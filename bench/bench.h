@@ -91,8 +91,9 @@ void RunScale(const Options& o, Report& report);
 // the difference divided by the difference in calls is the cost of one call.
 void RunFixed(const Options& o, const std::string& what, int calls);
 // RunFixed's /metrics modes on SyntheticStats(o.scrape_attached, 1100):
-// "metrics" (collect and render in-process), "scrape" (GET /metrics over
-// HTTP), "scrape-gzip" (the same with Accept-Encoding: gzip).
+// "metrics" (snapshot and render in-process), "scrape" (GET /metrics over
+// HTTP), "scrape-gzip" (the same with Accept-Encoding: gzip); and "allstats"
+// (Agent::AllStats of 1,000 subchannels attached in hand-off mode).
 void RunFixedMetrics(const Options& o, const std::string& what, int calls);
 // Statistics of `n` attached subchannels, the first `agent_mode` in agent mode
 // with I/O counted (a failure on every tenth), the rest in hand-off mode with

@@ -46,6 +46,20 @@ agent::StatsSource SyntheticStats(int n, int agent_mode) {
 }
 
 void RunFixedMetrics(const Options& o, const std::string& what, int calls) {
+  if (what == "allstats") {
+    // The real snapshot: 1,000 subchannels of a simulated host attached in
+    // hand-off mode, then Agent::AllStats `calls` times.
+    auto bed = AgentBed::Create(ConsoleHost(1000), o.tmp_dir, "allstats", false);
+    if (!bed.ok()) {
+      std::fprintf(stderr, "allstats: %s\n", bed.status().ToString().c_str());
+      return;
+    }
+    for (int i = 0; i < 1000; ++i) (void)(*bed)->agent->Attach(Schid(i), true, "", "bench");
+    size_t n = 0;
+    for (int i = 0; i < calls; ++i) n += (*bed)->agent->AllStats().size();
+    std::printf("allstats: %d calls, %zu snapshots\n", calls, n);
+    return;
+  }
   agent::StatsSource source = SyntheticStats(o.scrape_attached, 1100);
   size_t bytes = 0;
   if (what == "metrics") {

@@ -287,17 +287,34 @@ void RunScale(const Options& o, Report& report) {
                                                    bytes / 1e6, samples, Ms(took) <= 250 ? "met" : "MISSED")
                                  : "FAILED: " + st.ToString()});
         }
-        // The parts in-process: the snapshot under the agent's lock, then collect and render.
+        // The parts in-process: the snapshot, then the render. Meanwhile another
+        // thread calls Agent::Stats (it takes the agent's lock) over and over:
+        // its longest call is how long the snapshot held the others up.
+        std::atomic<bool> snapped{false};
+        absl::Duration longest;
+        int probes = 0;
+        std::thread prober([&] {
+          while (!snapped.load()) {
+            const absl::Time p0 = absl::Now();
+            (void)(*bed)->agent->Stats(Schid(0));
+            longest = std::max(longest, absl::Now() - p0);
+            ++probes;
+          }
+        });
+        absl::SleepFor(absl::Milliseconds(5));
         t0 = absl::Now();
         const size_t subs = (*bed)->agent->AllStats().size();
         const absl::Duration t_snap = absl::Now() - t0;
+        snapped = true;
+        prober.join();
         t0 = absl::Now();
         std::string text;
         agent::RenderText(agent::StatsSourceOf(*(*bed)->agent), &text);
         const absl::Duration t_all = absl::Now() - t0;
         report.Add(Row{"scale", absl::StrFormat("%s: /metrics in-process, %d subchannels", size, subs), -1, -1, -1, -1,
-                       absl::StrFormat("Agent::AllStats %.0f ms; snapshot + render %.0f ms, %.1f MB",
-                                       Ms(t_snap), Ms(t_all), text.size() / 1e6)});
+                       absl::StrFormat("Agent::AllStats %.1f ms (Agent::Stats meanwhile: longest %.2f ms of %d); "
+                                       "snapshot + render %.0f ms, %.1f MB",
+                                       Ms(t_snap), Ms(longest), probes, Ms(t_all), text.size() / 1e6)});
       }
     }
 

@@ -3,20 +3,19 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
-#include <climits>
 #include <cmath>
-#include <cstdio>
 #include <exception>
 #include <limits>
 #include <thread>
 
 #include "CivetServer.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "agent/absl_view.h"
 #include "agent/core/agent.h"
