@@ -66,6 +66,7 @@ struct Options {
   std::string tmp_dir;               // sockets and state files
   std::string self;                  // this program, to run each scale size in a fresh process
   bool child = false;                // this is such a process
+  std::string metrics_out;           // --fixed metrics writes its last text here (promtool check metrics)
 };
 
 // The sections; each adds its rows to `report`.
