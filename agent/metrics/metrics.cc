@@ -457,7 +457,7 @@ class MetricsServer::Handler : public CivetHandler {
     bool gzip = false;
     if (accept != nullptr && AcceptsGzip(accept)) {
       absl::StatusOr<std::string> z = Gzip(body, kGzipLevel, GzipThreads());
-      if (z.ok()) {
+      if (z.ok()) {  // else (zlib out of memory) the plain text, which the client accepts too
         body = std::move(*z);
         gzip = true;
       }
