@@ -34,8 +34,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   std::string fixed;
   int calls = 1000;
-  app.add_option("--fixed", fixed, "instead: run --calls calls of echo|unary|stream|agent|sim untimed (for callgrind)");
+  app.add_option("--fixed", fixed, "instead: run --calls calls of echo|unary|stream|agent|sim|metrics|scrape|scrape-gzip|allstats untimed (for callgrind)");
   app.add_option("--calls", calls, "calls for --fixed")->capture_default_str();
+  app.add_option("--metrics-out", o.metrics_out, "with --fixed metrics: write the last text to this file");
   app.add_flag("--child", o.child, "(internal) one scale size, rows as TSV on stdout");
   CLI11_PARSE(app, argc, argv);
   if (!absl::ParseDuration(duration, &o.timing.duration) || !absl::ParseDuration(warmup, &o.timing.warmup)) {

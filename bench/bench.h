@@ -13,7 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "agent/metrics/metrics.h"
 #include "ctl/load.h"
 
 namespace ccwpass::bench {
@@ -64,6 +66,7 @@ struct Options {
   std::string tmp_dir;               // sockets and state files
   std::string self;                  // this program, to run each scale size in a fresh process
   bool child = false;                // this is such a process
+  std::string metrics_out;           // --fixed metrics writes its last text here (promtool check metrics)
 };
 
 // The sections; each adds its rows to `report`.
@@ -88,6 +91,20 @@ void RunScale(const Options& o, Report& report);
 // "sim" (straight to the simulated device). Run twice with different counts:
 // the difference divided by the difference in calls is the cost of one call.
 void RunFixed(const Options& o, const std::string& what, int calls);
+// RunFixed's /metrics modes on SyntheticStats(o.scrape_attached, 1100):
+// "metrics" (snapshot and render in-process), "scrape" (GET /metrics over
+// HTTP), "scrape-gzip" (the same with Accept-Encoding: gzip); and "allstats"
+// (Agent::AllStats of 1,000 subchannels attached in hand-off mode).
+void RunFixedMetrics(const Options& o, const std::string& what, int calls);
+// Statistics of `n` attached subchannels, the first `agent_mode` in agent mode
+// with I/O counted (a failure on every tenth), the rest in hand-off mode with
+// zero counters: what the scale section's scrape sees.
+agent::StatsSource SyntheticStats(int n, int agent_mode);
+// GET `path` from 127.0.0.1:`port` (HTTP/1.0, the whole answer), with
+// "Accept-Encoding: gzip" when `gzip`. `*bytes`: the body's size as sent;
+// `*samples`: its sample lines (0 when the body came compressed). Errors:
+// kUnavailable (connect, write), kInternal (status not 200).
+absl::Status HttpGet(int port, const std::string& path, bool gzip, size_t* bytes, size_t* samples);
 // `calls` unary echo calls one after another (RunFixed's "echo").
 void RunEchoFixed(const Options& o, int calls, size_t request_bytes, size_t response_bytes);
 

@@ -226,6 +226,9 @@ void RunIoPath(const Options& o, Report& report, const std::function<void(size_t
 namespace ccwpass::bench {
 
 void RunFixed(const Options& o, const std::string& what, int calls) {
+  if (what == "metrics" || what == "scrape" || what == "scrape-gzip" || what == "allstats") {
+    return RunFixedMetrics(o, what, calls);
+  }
   ctl::LoadTiming t;
   auto bed = AgentBed::Create(ConsoleHost(64), o.tmp_dir, "fixed", false);
   if (!bed.ok()) return;

@@ -7,7 +7,7 @@ PACKAGES=(
   # build: Bazel on Debian's packaged toolchain and libraries (docs/building.md)
   bazel-bootstrap bazel-rules-java bazel-rules-proto pkg-config g++ git
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
-  libabsl-dev libudev-dev uuid-dev prometheus-cpp-dev
+  libabsl-dev libudev-dev uuid-dev prometheus-cpp-dev libcivetweb-dev zlib1g-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   # sd_notify readiness for the systemd unit (deploy/systemd); systemd-analyze checks the unit,
   # python3 stands in for systemd in the readiness test

@@ -5,7 +5,8 @@ Each target is found through pkg-config at fetch time (`--cflags` for the define
 searches already. A missing module fails the fetch with the Debian package to install.
 """
 
-# target name -> (pkg-config modules, extra link options, Debian package that provides it)
+# target name -> (pkg-config modules, extra link options, Debian package that provides it);
+# without modules, the library's header (_HEADERS) must exist instead.
 _LIBS = {
     "absl": ([
         "absl_status",
@@ -39,7 +40,14 @@ _LIBS = {
     "cli11": (["CLI11"], [], "libcli11-dev"),
     "uuid": (["uuid"], [], "uuid-dev"),
     "curl": (["libcurl"], [], "libcurl4-openssl-dev"),
+    "zlib": (["zlib"], [], "zlib1g-dev"),
+    # civetweb has no pkg-config module: its libraries by name, found by its header.
+    "civetweb": ([], ["-lcivetweb-cpp", "-lcivetweb"], "libcivetweb-dev"),
     "systemd": (["libsystemd"], [], "libsystemd-dev"),
+}
+
+_HEADERS = {
+    "civetweb": "/usr/include/CivetServer.h",
 }
 
 def _pkg_config(ctx, flag, modules, package):
@@ -56,8 +64,13 @@ def _system_libs_impl(ctx):
         "",
     ]
     for name, (modules, extra, package) in _LIBS.items():
-        cflags = _pkg_config(ctx, "--cflags", modules, package)
-        libs = _pkg_config(ctx, "--libs", modules, package)
+        if modules:
+            cflags = _pkg_config(ctx, "--cflags", modules, package)
+            libs = _pkg_config(ctx, "--libs", modules, package)
+        else:
+            if not ctx.path(_HEADERS[name]).exists:
+                fail("%s not found (install the Debian package %s; scripts/setup.sh does)" % (_HEADERS[name], package))
+            cflags, libs = [], []
         defines = [f[2:] for f in cflags if f.startswith("-D")]
         others = [f for f in cflags if not f.startswith("-D") and not f.startswith("-I/usr/include")]
         if others:

@@ -414,8 +414,13 @@ absl::StatusOr<std::pair<SubchannelView, bool>> Agent::AttachLocked(const std::s
   {
     absl::MutexLock l(&mu_);
     attached_[schid] = d;
-    stats_[schid].ident.cu_type = d->cu_type;  // SENSE ID may have taught it
-    stats_[schid].ident.dev_type = d->dev_type;
+    StatsEntry& e = stats_[schid];
+    if (e.ident) {  // SENSE ID may have taught the types
+      auto ident = std::make_shared<SubchannelStatsSnapshot>(*e.ident);
+      ident->cu_type = d->cu_type;
+      ident->dev_type = d->dev_type;
+      e.ident = std::move(ident);
+    }
   }
   std::move(clear_transient).Invoke();
   const AgentState st = handoff ? AgentState::kHandedOff : AgentState::kAttached;
@@ -1391,45 +1396,68 @@ absl::Status Agent::Reconcile() {
 // Statistics.
 
 std::shared_ptr<SubchannelStats> Agent::TrackStats(const SubchannelInfo& info, const Dev& d) {
+  auto ident = std::make_shared<SubchannelStatsSnapshot>();
+  ident->schid = info.schid;
+  ident->devno = info.DevnoText();
+  ident->mdev_uuid = d.uuid;
+  ident->cu_type = d.cu_type;
+  ident->dev_type = d.dev_type;
+  ident->chpids = absl::StrJoin(info.ChpidsOf(info.pim), ",", [](std::string* out, uint8_t c) {
+    absl::StrAppend(out, absl::Hex(c, absl::kZeroPad2));
+  });
   absl::MutexLock l(&mu_);
   StatsEntry& e = stats_[info.schid];
   if (!e.stats) e.stats = std::make_shared<SubchannelStats>();
-  e.ident.schid = info.schid;
-  e.ident.devno = info.DevnoText();
-  e.ident.mdev_uuid = d.uuid;
-  e.ident.cu_type = d.cu_type;
-  e.ident.dev_type = d.dev_type;
-  e.ident.chpids = absl::StrJoin(info.ChpidsOf(info.pim), ",", [](std::string* out, uint8_t c) {
-    absl::StrAppend(out, absl::Hex(c, absl::kZeroPad2));
-  });
+  e.ident = std::move(ident);
   return e.stats;
 }
 
-SubchannelStatsSnapshot Agent::SnapshotLocked(const std::string& schid, const StatsEntry& e) {
-  SubchannelStatsSnapshot s = e.ident;
+Agent::StatsRef Agent::RefLocked(const std::string& schid, const StatsEntry& e) {
   auto it = attached_.find(schid);
-  s.attached = it != attached_.end();
-  s.handoff = s.attached && it->second->handoff;
-  CopyCounters(*e.stats, &s);
+  const bool attached = it != attached_.end();
+  return StatsRef{e.stats, e.ident, attached, attached && it->second->handoff};
+}
+
+SubchannelStatsSnapshot Agent::SnapshotOf(const StatsRef& r) {
+  SubchannelStatsSnapshot s = *r.ident;
+  s.attached = r.attached;
+  s.handoff = r.handoff;
+  CopyCounters(*r.stats, &s);
   return s;
 }
 
 absl::StatusOr<SubchannelStatsSnapshot> Agent::Stats(std::string_view schid) {
   absl::StatusOr<std::string> s = CanonicalSchid(schid);
   if (!s.ok()) return s.status();
-  absl::MutexLock l(&mu_);
-  auto it = stats_.find(*s);
-  if (it == stats_.end()) {
-    return absl::NotFoundError(absl::StrCat("no statistics for ", *s, ": the agent has not attached it since it started"));
+  StatsRef r;
+  {
+    absl::MutexLock l(&mu_);
+    auto it = stats_.find(*s);
+    if (it == stats_.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("no statistics for ", *s, ": the agent has not attached it since it started"));
+    }
+    r = RefLocked(*s, it->second);
   }
-  return SnapshotLocked(*s, it->second);
+  return SnapshotOf(r);
 }
 
 std::vector<SubchannelStatsSnapshot> Agent::AllStats() {
-  absl::MutexLock l(&mu_);
+  std::vector<StatsRef> refs;
+  {
+    absl::MutexLock l(&mu_);
+    refs.reserve(stats_.size());
+    // Both maps are sorted by schid: walk attached_ alongside instead of a lookup each.
+    auto a = attached_.begin();
+    for (const auto& [schid, e] : stats_) {
+      while (a != attached_.end() && a->first < schid) ++a;
+      const bool attached = a != attached_.end() && a->first == schid;
+      refs.push_back(StatsRef{e.stats, e.ident, attached, attached && a->second->handoff});
+    }
+  }
   std::vector<SubchannelStatsSnapshot> out;
-  out.reserve(stats_.size());
-  for (const auto& [schid, e] : stats_) out.push_back(SnapshotLocked(schid, e));
+  out.reserve(refs.size());
+  for (const StatsRef& r : refs) out.push_back(SnapshotOf(r));
   return out;
 }
 

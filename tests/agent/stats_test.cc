@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "agent/metrics/metrics.h"
 #include "agent/service/service.h"
 #include "gmock/gmock.h"
@@ -172,12 +173,60 @@ TEST_F(StatsTest, CountersOutliveTheDetachAndShowInTheCollector) {
   EXPECT_EQ(resp.agent().detach_ok(), 1u);
   EXPECT_EQ(resp.agent().attached_agent(), 0u);
 
-  const std::string text = RenderText(AgentCollector(StatsSourceOf(*agent_)).Collect());
+  std::string text;
+  RenderText(StatsSourceOf(*agent_), &text);
   EXPECT_THAT(text, HasSubstr("ccw_programs_completed_total{schid=\"0.0.0100\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("ccw_subchannel_info{schid=\"0.0.0100\",devno=\"0.0.0191\",cu_type=\"3990/c2\","
                               "dev_type=\"3390/02\",chpids=\"40,41\",mdev_uuid=\""));
   EXPECT_THAT(text, HasSubstr(",mode=\"detached\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("ccw_detaches_total{result=\"ok\"} 1\n"));
+}
+
+// Five DASDs, 0.0.0100 to 0.0.0104.
+class ModesTest : public testing::InProcessAgentTest {
+ protected:
+  sim::HostConfig MakeHost() override {
+    sim::HostConfig h = testing::DasdAndQdioHost(0xC2);
+    h.subchannels.resize(1);
+    for (uint16_t i = 1; i < 5; ++i) {
+      sim::SubchannelConfig d = h.subchannels[0];
+      d.schno = static_cast<uint16_t>(0x100 + i);
+      d.devno = static_cast<uint16_t>(0x0191 + i);
+      h.subchannels.push_back(d);
+    }
+    return h;
+  }
+};
+
+// AllStats walks the attached subchannels alongside the statistics (both by
+// schid): each one's mode, whichever neighbours are attached or not.
+TEST_F(ModesTest, EverySubchannelWithStatisticsInItsMode) {
+  ASSERT_TRUE(agent_->Attach("0.0.0100", false, "", "test").ok());
+  ASSERT_TRUE(agent_->Attach("0.0.0101", true, "", "test").ok());
+  ASSERT_TRUE(agent_->Attach("0.0.0103", false, "", "test").ok());
+  ASSERT_TRUE(agent_->Attach("0.0.0104", true, "", "test").ok());
+  ASSERT_TRUE(agent_->Detach("0.0.0103", false).ok());
+
+  std::vector<std::string> got;
+  for (const SubchannelStatsSnapshot& s : agent_->AllStats()) {
+    got.push_back(absl::StrCat(s.schid, " ", s.devno, " ", !s.attached ? "detached" : s.handoff ? "handoff" : "agent",
+                               " ", s.started));
+  }
+  // The agent-mode ones ran their SENSE ID at attach.
+  EXPECT_THAT(got, ::testing::ElementsAre("0.0.0100 0.0.0191 agent 1", "0.0.0101 0.0.0192 handoff 0",
+                                          "0.0.0103 0.0.0194 detached 1", "0.0.0104 0.0.0195 handoff 0"));
+  absl::StatusOr<SubchannelStatsSnapshot> one = agent_->Stats("0.0.0104");
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_TRUE(one->attached);
+  EXPECT_TRUE(one->handoff);
+  EXPECT_EQ(one->devno, "0.0.0195");
+  EXPECT_EQ(one->chpids, "40,41");
+  one = agent_->Stats("0.0.0103");
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_FALSE(one->attached);
+  EXPECT_EQ(one->cu_type, std::make_optional(std::make_pair(uint16_t{0x3990}, uint8_t{0xc2})));  // from SENSE ID
+  EXPECT_EQ(agent_->Stats("0.0.0102").status(),
+            absl::NotFoundError("no statistics for 0.0.0102: the agent has not attached it since it started"));
 }
 
 }  // namespace
