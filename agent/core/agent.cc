@@ -80,12 +80,27 @@ struct Agent::Dev {
   bool released ABSL_GUARDED_BY(mu) = false;  // the kernel asked for it back (REQ)
   // For the worker handlers: the device's fds and region access without io_mu.
   CcwDevice* raw ABSL_GUARDED_BY(mu) = nullptr;
+
+  // True when the caller must start what is queued (Agent::Pump): nothing in
+  // flight, something queued, and no other thread starting; it is now the
+  // caller's turn (pumping set).
+  bool ClaimPump() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (pumping || current || queue.empty()) return false;
+    pumping = true;
+    return true;
+  }
 };
 
 namespace {
 
 // How often the watchdog asks a cancel check of a program in flight.
 constexpr absl::Duration kCancelPoll = absl::Milliseconds(50);
+
+// When the watchdog must look at a program in flight next: its deadline, or
+// sooner when it has a cancel check to poll.
+absl::Time NextLook(absl::Time deadline, bool polled, absl::Time now) {
+  return polled ? std::min(deadline, now + kCancelPoll) : deadline;
+}
 
 std::string NewUuid() {
   uuid_t u;
@@ -606,27 +621,28 @@ absl::StatusOr<std::pair<SubchannelView, bool>> Agent::DetachLocked(const std::s
   return std::make_pair(ViewOf(after.ok() ? *after : *info), false);
 }
 
-absl::StatusOr<Agent::AttachedIdentity> Agent::Attached(std::string_view schid) {
+absl::StatusOr<std::shared_ptr<Agent::Dev>> Agent::AttachedDev(std::string_view schid) {
   absl::StatusOr<std::string> s = CanonicalSchid(schid);
   if (!s.ok()) return s.status();
   std::shared_ptr<Dev> d = Find(*s);
-  if (!d) return absl::NotFoundError(absl::StrCat(*s, " is not attached by this agent"));
+  if (d) return d;
+  if (!sysfs_.Exists(absl::StrCat("bus/css/devices/", *s))) return absl::NotFoundError(absl::StrCat("no subchannel ", *s));
+  return absl::FailedPreconditionError(absl::StrCat(*s, " is not attached; attach it first (ccwctl attach ", *s, ")"));
+}
+
+absl::StatusOr<Agent::AttachedIdentity> Agent::Attached(std::string_view schid) {
+  absl::StatusOr<std::shared_ptr<Dev>> d = AttachedDev(schid);
+  if (!d.ok()) return d.status();
   // These fields are set before the Dev is published in attached_ and never change.
-  return AttachedIdentity{d->schid, d->owner, d->handoff, d->cu_type, d->dev_type};
+  return AttachedIdentity{(*d)->schid, (*d)->owner, (*d)->handoff, (*d)->cu_type, (*d)->dev_type};
 }
 
 absl::StatusOr<std::shared_ptr<Agent::Dev>> Agent::AgentModeDev(std::string_view schid) {
-  absl::StatusOr<std::string> s = CanonicalSchid(schid);
-  if (!s.ok()) return s.status();
-  std::shared_ptr<Dev> d = Find(*s);
-  if (!d) {
-    if (!sysfs_.Exists(absl::StrCat("bus/css/devices/", *s))) return absl::NotFoundError(absl::StrCat("no subchannel ", *s));
-    return absl::FailedPreconditionError(
-        absl::StrCat(*s, " is not attached; attach it first (ccwctl attach ", *s, ")"));
-  }
-  if (d->handoff) {
+  absl::StatusOr<std::shared_ptr<Dev>> d = AttachedDev(schid);
+  if (!d.ok()) return d.status();
+  if ((*d)->handoff) {
     return absl::FailedPreconditionError(absl::StrCat(
-        *s, " is attached in hand-off mode: its VFIO device belongs to a VM or container, not to the agent"));
+        (*d)->schid, " is attached in hand-off mode: its VFIO device belongs to a VM or container, not to the agent"));
   }
   return d;
 }
@@ -674,8 +690,7 @@ absl::StatusOr<SubchannelView> Agent::Reset(std::string_view schid) {
     bool pump;
     {
       absl::MutexLock l(&d.mu);
-      pump = !d.pumping && !d.current && !d.queue.empty();
-      if (pump) d.pumping = true;
+      pump = d.ClaimPump();
     }
     if (pump) Pump(*dp);
   }
@@ -696,12 +711,7 @@ void Agent::Submit(std::string_view schid, ProgramRequest& request, absl::Time d
     done(d.status());
     return;
   }
-  auto p = std::make_shared<Pending>();
-  p->req = &request;
-  p->deadline = deadline;
-  p->cancelled = std::move(cancelled);
-  p->done = std::move(done);
-  SubmitTo(*d, std::move(p), false);
+  SubmitTo(*d, NewPending(request, deadline, std::move(cancelled), std::move(done), true), false);
 }
 
 absl::StatusOr<ProgramResult> Agent::Run(std::string_view schid, ProgramRequest& request, absl::Time deadline,
@@ -716,19 +726,26 @@ absl::StatusOr<ProgramResult> Agent::RunOn(const std::shared_ptr<Dev>& d, Progra
                                            bool fetch_sense) {
   absl::Notification landed;
   absl::StatusOr<ProgramResult> out = absl::InternalError("no outcome");
+  ProgramDone done = [&out, &landed](absl::StatusOr<ProgramResult> r) {
+    out = std::move(r);
+    landed.Notify();
+  };
+  SubmitTo(d, NewPending(request, deadline, std::move(cancelled), std::move(done), fetch_sense), false);
+  // The watchdog ends the program at its deadline, so this wait ends too.
+  landed.WaitForNotification();
+  return out;
+}
+
+std::shared_ptr<Agent::Pending> Agent::NewPending(ProgramRequest& request, absl::Time deadline,
+                                                  std::function<bool()> cancelled, ProgramDone done,
+                                                  bool fetch_sense) {
   auto p = std::make_shared<Pending>();
   p->req = &request;
   p->deadline = deadline;
   p->cancelled = std::move(cancelled);
+  p->done = std::move(done);
   p->fetch_sense = fetch_sense;
-  p->done = [&out, &landed](absl::StatusOr<ProgramResult> r) {
-    out = std::move(r);
-    landed.Notify();
-  };
-  SubmitTo(d, std::move(p), false);
-  // The watchdog ends the program at its deadline, so this wait ends too.
-  landed.WaitForNotification();
-  return out;
+  return p;
 }
 
 void Agent::SubmitTo(const std::shared_ptr<Dev>& d, std::shared_ptr<Pending> p, bool front) {
@@ -740,8 +757,7 @@ void Agent::SubmitTo(const std::shared_ptr<Dev>& d, std::shared_ptr<Pending> p, 
     } else {
       d->queue.push_back(std::move(p));
     }
-    pump = !d->pumping && !d->current;
-    if (pump) d->pumping = true;
+    pump = d->ClaimPump();
   }
   if (pump) Pump(d);
 }
@@ -907,8 +923,7 @@ void Agent::FinishPending(const std::shared_ptr<Dev>& dp, std::shared_ptr<Pendin
     absl::MutexLock l(&d.mu);
     --d.busy;
     if (sp) d.queue.push_front(sp);
-    pump = !d.pumping && !d.current && !d.queue.empty();
-    if (pump) d.pumping = true;
+    pump = d.ClaimPump();
   }
   // The device first: the next program runs while this result goes out. The
   // order of results stays the order of programs: this runs on the I/O
@@ -1021,7 +1036,7 @@ void Agent::Watch(const std::shared_ptr<Dev>& d, const std::shared_ptr<Pending>&
   if (p->deadline == absl::InfiniteFuture() && !polled) return;
   absl::MutexLock l(&wd_mu_);
   watched_[p.get()] = Watched{d, p, p->deadline, polled};
-  const absl::Time wake = polled ? std::min(p->deadline, absl::Now() + kCancelPoll) : p->deadline;
+  const absl::Time wake = NextLook(p->deadline, polled, absl::Now());
   if (wake < wd_wake_) wd_kick_ = true;
 }
 
@@ -1054,7 +1069,7 @@ void Agent::WatchdogLoop() {
         it = watched_.erase(it);
         continue;
       }
-      wake = std::min(wake, it->second.polled ? std::min(it->second.deadline, now + kCancelPoll) : it->second.deadline);
+      wake = std::min(wake, NextLook(it->second.deadline, it->second.polled, now));
       ++it;
     }
     if (!due.empty()) {

@@ -128,7 +128,8 @@ class Agent {
   // records (no sysfs read, no lock but the agent's map): its canonical schid,
   // owner, mode, and the CU and device type recorded at attach (sysfs, then
   // SENSE ID), {type, model} each. Errors: kInvalidArgument (malformed schid),
-  // kNotFound (not attached by this agent).
+  // kNotFound (no such subchannel), kFailedPrecondition (not attached by this
+  // agent: the message says how to attach it).
   struct AttachedIdentity {
     std::string schid;
     std::string owner;
@@ -214,6 +215,9 @@ class Agent {
   absl::StatusOr<std::string> CanonicalSchid(std::string_view schid);
   std::shared_ptr<absl::Mutex> LifecycleLock(const std::string& schid);
   std::shared_ptr<Dev> Find(const std::string& schid);
+  // The attached subchannel `schid` (either mode); errors as Attached's.
+  absl::StatusOr<std::shared_ptr<Dev>> AttachedDev(std::string_view schid);
+  // AttachedDev in agent mode; kFailedPrecondition for hand-off.
   absl::StatusOr<std::shared_ptr<Dev>> AgentModeDev(std::string_view schid);
   SubchannelView ViewOf(const SubchannelInfo& info);
   // The counters of `schid`, made on first use; the identity is refreshed.
@@ -239,6 +243,8 @@ class Agent {
   // programs (translate and start, complete, abort) counts in Dev::busy, so a
   // close waits for it; one thread at a time (Dev::pumping) starts queued
   // requests, until one is in flight or the queue is empty.
+  std::shared_ptr<Pending> NewPending(ProgramRequest& request, absl::Time deadline, std::function<bool()> cancelled,
+                                      ProgramDone done, bool fetch_sense);
   void SubmitTo(const std::shared_ptr<Dev>& d, std::shared_ptr<Pending> p, bool front);
   absl::StatusOr<ProgramResult> RunOn(const std::shared_ptr<Dev>& d, ProgramRequest& request, absl::Time deadline,
                                       std::function<bool()> cancelled, bool fetch_sense);

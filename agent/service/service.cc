@@ -465,13 +465,7 @@ absl::StatusOr<std::unique_ptr<PreparedProgram>> PrepareProgram(Agent& agent, ac
   if (policy != nullptr) {
     // The device's class from the agent's records (no sysfs on the I/O path).
     absl::StatusOr<Agent::AttachedIdentity> a = agent.Attached(req.schid());
-    if (!a.ok()) {
-      // Not attached (or malformed): the error Run gives, with its advice.
-      absl::StatusOr<SubchannelView> v = agent.Get(req.schid());
-      if (!v.ok()) return v.status();
-      return absl::FailedPreconditionError(
-          absl::StrCat(v->info.schid, " is not attached; attach it first (ccwctl attach ", v->info.schid, ")"));
-    }
+    if (!a.ok()) return a.status();  // the error Run gives, with its advice
     const access::ProgramClass& cls = policy->ClassFor(a->cu_type, a->dev_type);
     absl::StatusOr<access::ProgramPolicy::Admission> admitted = policy->Admit(cls, who, a->schid);
     if (!admitted.ok()) {

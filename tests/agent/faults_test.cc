@@ -79,6 +79,21 @@ class FaultsTest : public testing::InProcessAgentTest {
     return t;
   }
 
+  // The program running when the kernel asked for the device back failed
+  // with the release error; DEVICE_REQUEST, then STATE_CHANGED to
+  // NOT_OPERATIONAL (returned in `sc`) were published.
+  void ExpectReleasedMidIo(const grpc::Status& st, std::optional<AgentEvent>* sc) {
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << st.error_message();
+    EXPECT_THAT(st.error_message(), HasSubstr("0.0.0100: the channel program did not complete: the kernel asked for "
+                                              "the device back (device request); it was released"));
+    auto req = NextOf(AgentEvent::Kind::kDeviceRequest);
+    ASSERT_TRUE(req.has_value());
+    EXPECT_EQ(req->schid, kDasd);
+    *sc = NextOf(AgentEvent::Kind::kStateChanged);
+    ASSERT_TRUE(sc->has_value());
+    EXPECT_EQ((*sc)->state, AgentState::kNotOperational);
+  }
+
   std::shared_ptr<EventWatcher> watcher_;
 };
 
@@ -129,15 +144,9 @@ TEST_F(FaultsTest, DeviceRemovedMidIo) {
   // Hot-unplug: the kernel asks for the device back (REQ) and waits for it.
   ASSERT_TRUE(kernel_->RemoveSubchannel(kDasd, absl::Seconds(20)).ok());
   t.join();
-  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << st.error_message();
-  EXPECT_THAT(st.error_message(), HasSubstr("0.0.0100: the channel program did not complete: the kernel asked for "
-                                            "the device back (device request); it was released"));
-  auto req = NextOf(AgentEvent::Kind::kDeviceRequest);
-  ASSERT_TRUE(req.has_value());
-  EXPECT_EQ(req->schid, kDasd);
-  auto sc = NextOf(AgentEvent::Kind::kStateChanged);
+  std::optional<AgentEvent> sc;
+  ExpectReleasedMidIo(st, &sc);
   ASSERT_TRUE(sc.has_value());
-  EXPECT_EQ(sc->state, AgentState::kNotOperational);
   EXPECT_EQ(sc->previous, AgentState::kAttached);
   EXPECT_THAT(agent_->Get(kDasd), ccwpass::testing::StatusIs(absl::StatusCode::kNotFound,
                                                              HasSubstr("no subchannel 0.0.0100")));
@@ -154,15 +163,9 @@ TEST_F(FaultsTest, DeviceNotOperationalMidIo) {
   std::thread t = StartSlow(&ctx, &st);
   ASSERT_TRUE(kernel_->SetDeviceOperational(kDasd, false).ok());
   t.join();
-  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << st.error_message();
-  EXPECT_THAT(st.error_message(), HasSubstr("0.0.0100: the channel program did not complete: the kernel asked for "
-                                            "the device back (device request); it was released"));
-  auto req = NextOf(AgentEvent::Kind::kDeviceRequest);
-  ASSERT_TRUE(req.has_value());
-  EXPECT_EQ(req->schid, kDasd);
-  auto sc = NextOf(AgentEvent::Kind::kStateChanged);
+  std::optional<AgentEvent> sc;
+  ExpectReleasedMidIo(st, &sc);
   ASSERT_TRUE(sc.has_value());
-  EXPECT_EQ(sc->state, AgentState::kNotOperational);
   auto v = agent_->Get(kDasd);
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(v->state, AgentState::kNotOperational);
