@@ -1,6 +1,5 @@
 #include "ctl/online.h"
 
-#include <tuple>
 #include <utility>
 
 #include "agent/access/tls.h"
@@ -68,20 +67,14 @@ std::shared_ptr<grpc::Channel> Online::Channel() {
     Fail(kExitBadInput, "mutual TLS needs --tls-cert, --tls-key and --tls-ca (or $CCWPASS_TLS_CERT, _KEY, _CA)");
     return nullptr;
   }
-  grpc::SslCredentialsOptions o;
-  for (auto [flag, path, field] : {std::tuple{"--tls-cert", &cert, &o.pem_cert_chain},
-                                   std::tuple{"--tls-key", &key, &o.pem_private_key},
-                                   std::tuple{"--tls-ca", &ca, &o.pem_root_certs}}) {
-    absl::StatusOr<std::string> pem = agent::access::ReadPemFile(flag, *path);
-    if (!pem.ok()) {
-      Fail(kExitBadInput, std::string(Sv(pem.status().message())));
-      return nullptr;
-    }
-    *field = std::move(*pem);
+  auto creds = agent::access::MutualTlsChannelCredentials({cert, key, ca});
+  if (!creds.ok()) {
+    Fail(kExitBadInput, std::string(Sv(creds.status().message())));
+    return nullptr;
   }
   grpc::ChannelArguments args;
   if (!tls_server_name_.empty()) args.SetSslTargetNameOverride(tls_server_name_);
-  channel_ = grpc::CreateCustomChannel(*target, grpc::SslCredentials(o), args);
+  channel_ = grpc::CreateCustomChannel(*target, *creds, args);
   return channel_;
 }
 

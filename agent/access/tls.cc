@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -47,6 +48,18 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MutualTlsServerCredenti
   o.pem_root_certs = *ca;
   o.pem_key_cert_pairs.push_back({*key, *cert});
   return grpc::SslServerCredentials(o);
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MutualTlsChannelCredentials(const ClientTlsFiles& files) {
+  grpc::SslCredentialsOptions o;
+  for (auto [flag, path, field] : {std::tuple{"--tls-cert", &files.cert, &o.pem_cert_chain},
+                                   std::tuple{"--tls-key", &files.key, &o.pem_private_key},
+                                   std::tuple{"--tls-ca", &files.ca, &o.pem_root_certs}}) {
+    absl::StatusOr<std::string> pem = ReadPemFile(flag, *path);
+    if (!pem.ok()) return pem.status();
+    *field = std::move(*pem);
+  }
+  return grpc::SslCredentials(o);
 }
 
 bool IsLoopbackAddress(const std::string& address) {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 
 namespace ccwpass::agent::access {
@@ -33,6 +34,20 @@ absl::StatusOr<std::string> ReadPemFile(const std::string& flag, const std::stri
 // missing flags) or a file is not PEM ("--tls-key /etc/x.key: no PEM block");
 // kNotFound / kPermissionDenied when a file cannot be read (naming it).
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MutualTlsServerCredentials(const TlsFiles& files);
+
+// The client's side of mutual TLS, as ccwctl's flags name it.
+struct ClientTlsFiles {
+  std::string cert;  // PEM: the client certificate (chain)          --tls-cert
+  std::string key;   // PEM: its private key                          --tls-key
+  std::string ca;    // PEM: the CA(s) that signed the agent's one    --tls-ca
+};
+
+// Channel credentials that present the client certificate and verify the
+// agent's against `ca`. All three files are required (the caller words a
+// missing one). Errors: those of ReadPemFile, naming the flag and the file.
+// Shared by ccwctl and the test clients (tests/qemu/sense_id_bench).
+// Source: grpcpp/security/credentials.h (SslCredentials).
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MutualTlsChannelCredentials(const ClientTlsFiles& files);
 
 // True when `address` ("127.0.0.1:5000", "localhost:5000", "[::1]:5000")
 // binds only to the loopback interface.

@@ -8,8 +8,8 @@
 
 namespace ccwpass::agent {
 
-absl::Status CheckListenTcp(std::string_view address, bool insecure_any_address) {
-  if (insecure_any_address || access::IsLoopbackAddress(std::string(address))) return absl::OkStatus();
+absl::Status CheckListenTcp(std::string_view address) {
+  if (access::IsLoopbackAddress(std::string(address))) return absl::OkStatus();
   return absl::InvalidArgumentError(
       absl::StrCat("--listen-tcp ", AbslView(address),
                    ": refusing to listen beyond loopback without TLS (give --tls-cert, --tls-key and --tls-client-ca)"));

@@ -64,7 +64,6 @@ int main(int argc, char** argv) {
   std::string sim_host, sysfs_root = "/sys", dev_root = "/dev", run_dir = "/run/ccwpass", socket_path,
               state_dir = "/var/lib/ccwpass", tcp, log_level = "info", metrics_address = "127.0.0.1:9810";
   uint64_t arena_bytes = 1 << 20;
-  bool insecure_tcp_any_address = false;
   std::string sim_state;
   uint64_t sim_crash_at = 0;
   app.add_option("--sim", sim_host, "serve a simulated host described by this YAML file (docs/host-description.md)")
@@ -88,9 +87,6 @@ int main(int argc, char** argv) {
                  "one: uid 0 and the socket's group are admin, nobody else has a role")
       ->check(CLI::ExistingFile);
   app.add_option("--listen-tcp", tcp, "also listen on TCP host:port (beyond loopback only with mutual TLS)");
-  app.add_flag("--insecure-tcp-any-address", insecure_tcp_any_address,
-               "FOR TEST GUESTS ONLY: let --listen-tcp take any address without TLS (anyone who reaches the "
-               "port is an insecure TCP client); the QEMU end-to-end test's guest uses it");
   ccwpass::agent::access::TlsFiles tls;
   app.add_option("--tls-cert", tls.cert, "PEM server certificate for --listen-tcp (mutual TLS)");
   app.add_option("--tls-key", tls.key, "PEM private key of --tls-cert");
@@ -121,14 +117,7 @@ int main(int argc, char** argv) {
     if (!c.ok()) return Fail(std::string(c.status().message()));
     tcp_credentials = *c;
   } else if (!tcp.empty()) {
-    if (absl::Status st = ccwpass::agent::CheckListenTcp(tcp, insecure_tcp_any_address); !st.ok()) {
-      return Fail(std::string(st.message()));
-    }
-    if (!ccwpass::agent::access::IsLoopbackAddress(tcp)) {
-      spdlog::warn("INSECURE: --insecure-tcp-any-address: listening on {} without TLS; anyone who reaches it is an "
-                   "insecure TCP client (for test guests only)",
-                   tcp);
-    }
+    if (absl::Status st = ccwpass::agent::CheckListenTcp(tcp); !st.ok()) return Fail(std::string(st.message()));
   }
 
   // The access configuration is checked before anything starts.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The end-to-end test on the real Linux vfio_ccw driver: ccw-agent in an s390x
 # guest under qemu-system-s390x (TCG), driven from the host by the host-built
-# ccwctl over QEMU's user network (a port of 127.0.0.1 forwarded to the guest).
+# ccwctl over QEMU's user network (a port of 127.0.0.1 forwarded to the guest),
+# with mutual TLS: the guest's agent listens beyond loopback, so only with it.
 # What it proves and what the real kernel showed: docs/qemu-e2e.md.
 #
 # It builds what it needs (host ccwctl and bench; the s390x agent and test tools
@@ -52,9 +53,28 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# ---- Certificates (made now, valid for two days) ----------------------------------
+# A CA for the agent and its clients; the agent's certificate names it
+# ccw-agent.guest; e2e-admin is the host's client (admin in the guest's
+# access config); rogue is signed by another CA and must be refused.
+tls=$work/tls
+mkdir -p "$tls"
+ca() { openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$1" -keyout "$tls/$1.key" -out "$tls/$1.crt" 2>/dev/null; }
+cert() {  # cert NAME CA [SAN]
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=$1" -keyout "$tls/$1.key" -out "$tls/$1.csr" 2>/dev/null
+  openssl x509 -req -in "$tls/$1.csr" -CA "$tls/$2.crt" -CAkey "$tls/$2.key" -CAcreateserial -days 2 \
+    ${3:+-extfile <(printf "subjectAltName=%s" "$3")} -out "$tls/$1.crt" 2>/dev/null
+}
+ca e2e-ca
+ca rogue-ca
+cert ccw-agent e2e-ca "DNS:ccw-agent.guest"
+cert e2e-admin e2e-ca
+cert rogue rogue-ca
+
 # ---- The initramfs ----------------------------------------------------------
 root=$work/initramfs
-mkdir -p "$root/bin" "$root/lib/modules"
+mkdir -p "$root/bin" "$root/lib/modules" "$root/etc/ccwpass/tls"
+cp "$tls/ccw-agent.crt" "$tls/ccw-agent.key" "$tls/e2e-ca.crt" "$root/etc/ccwpass/tls/"
 cp "$sysroot/bin/busybox" "$root/bin/busybox"
 install -m 0755 tests/qemu/guest-init.sh "$root/init"
 for b in agent/main/ccw-agent tests/qemu/vfio_sense_id tests/qemu/agent_bench; do
@@ -123,7 +143,10 @@ guest() {
   console | sed -n "/^@@BEGIN $id\$/,/^@@END $id /p" | sed '1d;$d'
   return "$(console | sed -n "s/^@@END $id \([0-9]*\)$/\1/p")"
 }
-ctl() { "$ctl_bin" --agent "127.0.0.1:$port" --timeout 60s "$@"; }
+# The host's client: certificate e2e-admin, the agent's name ccw-agent.guest.
+tls_flags=(--tls-cert "$tls/e2e-admin.crt" --tls-key "$tls/e2e-admin.key" --tls-ca "$tls/e2e-ca.crt"
+  --tls-server-name ccw-agent.guest)
+ctl() { "$ctl_bin" --agent "127.0.0.1:$port" --timeout 60s "${tls_flags[@]}" "$@"; }
 
 wait_for 300 '^@@READY' || exit 1
 t_ready=$(date +%s)
@@ -133,7 +156,7 @@ log "guest up in $((t_ready - t_built)) s (agent at 127.0.0.1:$port)"
 # of the forward is QEMU's. One call through it proves the whole path before
 # the checks start (60 s: an emulated CPU on a loaded host is slow).
 reach_end=$((SECONDS + 60))
-until "$ctl_bin" --agent "127.0.0.1:$port" --timeout 5s list >/dev/null 2>"$work/reach.err"; do
+until "$ctl_bin" --agent "127.0.0.1:$port" --timeout 5s "${tls_flags[@]}" list >/dev/null 2>"$work/reach.err"; do
   if [ $SECONDS -ge $reach_end ]; then
     log "the agent in the guest is not reachable through 127.0.0.1:$port:"
     cat "$work/reach.err" >&2
@@ -174,6 +197,17 @@ check "1 list: states" '["DETACHED","DETACHED","DETACHED","DETACHED"]' "$(j "$ou
 check "1 list: PIM PAM POM and CHPIDs of 0.0.0001" '[128,128,255,[0,0,0,0,0,0,0,0]]' \
   "$(j "$out" '.subchannels[1]|[.pim,.pam,.pom,.chpids]|tojson')"
 check "1 list: online ccw devices" '[true,true,true,true]' "$(j "$out" '[.subchannels[].online]|tojson')"
+
+echo "== 0 mutual TLS: the agent in the guest listens beyond loopback, so only with it"
+check "0 guest: the agent listens on 0.0.0.0:7443 with mutual TLS" "yes" \
+  "$(guest 'grep -q "and 0.0.0.0:7443 (mutual TLS)" /tmp/agent.log && echo yes')"
+out=$("$ctl_bin" --agent "127.0.0.1:$port" --timeout 10s list 2>&1)
+check "0 a client without a certificate is refused (exit 3: the handshake fails)" "3" "$?"
+out=$("$ctl_bin" --agent "127.0.0.1:$port" --timeout 10s --tls-cert "$tls/rogue.crt" --tls-key "$tls/rogue.key" \
+  --tls-ca "$tls/e2e-ca.crt" --tls-server-name ccw-agent.guest list 2>&1)
+check "0 a certificate of another CA is refused (exit 3)" "3" "$?"
+out=$(json get 0.0.0001)
+check "0 e2e-admin's certificate: get works" "0.0.0001" "$(j "$out" '.schid')"
 
 echo "== 2 attach 0.0.0001: the real driver binds, the mdev appears, VFIO opens"
 out=$(json attach 0.0.0001)
@@ -270,7 +304,7 @@ check "8 after restart: sense-id works" "256 ff383204" \
   "$(j "$out" '.bytes_read') $(j "$out" '.transfers[0].data' | b64hex | cut -c1-8)"
 
 echo "== latency: SENSE ID through the agent (gRPC from the host; in-process in the guest) vs direct VFIO"
-lat_grpc=$("$bench_bin" --agent "127.0.0.1:$port" --schid 0.0.0002 --count "$N")
+lat_grpc=$("$bench_bin" --agent "127.0.0.1:$port" "${tls_flags[@]}" --schid 0.0.0002 --count "$N")
 echo "$lat_grpc" | sed 's/^/      /'
 check "latency: gRPC bench read CU 3832/04" "sense-id cu=3832/04 bytes=256" "$(head -1 <<<"$lat_grpc")"
 echo "== 9 metrics: the agent's endpoint in the guest counts the I/O"

@@ -23,13 +23,14 @@ ifconfig lo 127.0.0.1 up
 ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up || echo "@@FAIL eth0"
 
 AGENT_PORT=7443
-# The host's ccwctl comes in over QEMU's user network as an insecure TCP client
-# (no TLS): give it the admin role (docs/security.md).
-mkdir -p /etc/ccwpass
-printf 'access:\n  - role: admin\n    users: ["0"]\n    insecure_tcp: true\n' >/etc/ccwpass/access.yaml
+# The host's ccwctl comes in over QEMU's user network with mutual TLS: its
+# certificate (CN e2e-admin, signed by the test's CA, e2e.sh) has the admin
+# role (docs/security.md).
+printf 'access:\n  - role: admin\n    users: ["0"]\n    certificates: [e2e-admin]\n' >/etc/ccwpass/access.yaml
 agent_start() {
   /bin/ccw-agent --sysfs-root /sys --dev-root /dev --run-dir /run/ccwpass --state-dir /var/lib/ccwpass \
-    --listen-tcp 0.0.0.0:$AGENT_PORT --insecure-tcp-any-address \
+    --listen-tcp 0.0.0.0:$AGENT_PORT --tls-cert /etc/ccwpass/tls/ccw-agent.crt \
+    --tls-key /etc/ccwpass/tls/ccw-agent.key --tls-client-ca /etc/ccwpass/tls/e2e-ca.crt \
     --access-config /etc/ccwpass/access.yaml "$@" >>/tmp/agent.log 2>&1 &
   echo $! >/run/agent.pid
   # Ready when both listeners are: the Unix socket file appears before the
