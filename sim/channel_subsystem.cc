@@ -30,6 +30,7 @@ struct ChannelSubsystem::Subchannel {
   translate::Pmcw pmcw ABSL_GUARDED_BY(mu);  // pam here is the installed-available base
   bool operational ABSL_GUARDED_BY(mu) = true;
   uint32_t latency_us ABSL_GUARDED_BY(mu) = 0;
+  uint32_t halt_latency_us ABSL_GUARDED_BY(mu) = 0;
   std::unique_ptr<Device> device;  // used by the CSS thread only, under mu
 
   // The function in progress and its status.
@@ -163,7 +164,7 @@ int ChannelSubsystem::Hsch(uint32_t index) {
   s->actl |= actl::kHaltPending;
   s->pending_kind = Kind::kHalt;
   const uint64_t gen = ++s->gen;  // a queued start function is cancelled
-  Enqueue({std::chrono::steady_clock::now(), index, gen});
+  Enqueue({std::chrono::steady_clock::now() + std::chrono::microseconds(s->halt_latency_us), index, gen});
   return 0;
 }
 
@@ -239,6 +240,13 @@ void ChannelSubsystem::SetLatency(uint32_t index, uint32_t latency_us) {
   if (Subchannel* s = Get(index)) {
     absl::MutexLock l(&s->mu);
     s->latency_us = latency_us;
+  }
+}
+
+void ChannelSubsystem::SetHaltLatency(uint32_t index, uint32_t latency_us) {
+  if (Subchannel* s = Get(index)) {
+    absl::MutexLock l(&s->mu);
+    s->halt_latency_us = latency_us;
   }
 }
 

@@ -128,6 +128,11 @@ class ChannelSubsystem {
   void InjectUnitCheck(uint32_t index, std::vector<uint8_t> sense);
   void SetLatency(uint32_t index, uint32_t latency_us);
   uint32_t Latency(uint32_t index) const;
+  // A device slow to answer the halt signal: HSCH's interruption comes
+  // `latency_us` after it (0: at once). CSCH is not delayed: the clear
+  // function is performed by the channel subsystem whether or not the device
+  // answers (SA22-7832 ch. 14 "CLEAR SUBCHANNEL", "HALT SUBCHANNEL").
+  void SetHaltLatency(uint32_t index, uint32_t latency_us);
   // The device model (owned by the CSS), for tests and the host listing.
   Device* device(uint32_t index);
 

@@ -1062,6 +1062,29 @@ TEST_F(ChannelSubsystemTest, ClearOfAQueuedStart) {
   EXPECT_THAT(dev(i).seen(), IsEmpty());
 }
 
+TEST_F(ChannelSubsystemTest, ADeviceSlowToAnswerTheHaltIsClearedAtOnce) {
+  const uint32_t i = AddSub();
+  Ccw(0x100, kCmdRead, 0, 4, 0x1000);
+  css_.SetLatency(i, 10'000'000);
+  css_.SetHaltLatency(i, 10'000'000);  // the halt is answered only after 10 s
+  ASSERT_EQ(Start(i, Fmt1(0x100)), 0);
+  ASSERT_EQ(css_.Hsch(i), 0);
+  EXPECT_EQ(css_.Hsch(i), 2);  // halt in progress, unanswered
+  Schib schib;
+  ASSERT_EQ(css_.Stsch(i, &schib), 0);
+  EXPECT_EQ(schib.scsw.fctl, fctl::kStart | fctl::kHalt);
+  EXPECT_EQ(schib.scsw.actl, actl::kStartPending | actl::kHaltPending);
+  ASSERT_EQ(css_.Csch(i), 0);  // not delayed: the channel subsystem performs it
+  ASSERT_TRUE(WaitForEvents(1));
+  const std::vector<Event> ev = events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].irb.scsw, (Scsw{.fctl = fctl::kClear, .stctl = stctl::kStatusPending}));
+  EXPECT_THAT(dev(i).seen(), IsEmpty());
+  const CssStats st = css_.stats();
+  EXPECT_EQ(st.halts, 0u);
+  EXPECT_EQ(st.clears, 1u);
+}
+
 TEST_F(ChannelSubsystemTest, HaltPendingThenClearGivesOnlyTheClearInterruption) {
   // A blocked device on another subchannel holds the CSS thread, so the halt
   // stays pending while we look.

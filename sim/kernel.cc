@@ -1203,6 +1203,14 @@ absl::Status SimKernel::SetLatency(std::string_view schid, uint32_t latency_us) 
   return absl::OkStatus();
 }
 
+absl::Status SimKernel::SetHaltLatency(std::string_view schid, uint32_t latency_us) {
+  absl::MutexLock l(&mu_);
+  Sch* s = FindSch(schid);
+  if (!s) return absl::NotFoundError(absl::StrCat("no subchannel ", AbslView(schid)));
+  css_->SetHaltLatency(s->index, latency_us);
+  return absl::OkStatus();
+}
+
 Device* SimKernel::DeviceOf(std::string_view schid) {
   absl::ReaderMutexLock l(&mu_);
   Sch* s = FindSch(schid);

@@ -134,6 +134,9 @@ class SimKernel final : public agent::SysfsOps, public agent::VfioOps {
   absl::Status RemoveSubchannel(std::string_view schid, absl::Duration wait = absl::Seconds(30));
   absl::Status InjectUnitCheck(std::string_view schid, std::vector<uint8_t> sense);
   absl::Status SetLatency(std::string_view schid, uint32_t latency_us);
+  // The device answers HSCH after `latency_us` (ChannelSubsystem::SetHaltLatency):
+  // a halt that does not end the program within the agent's halt wait.
+  absl::Status SetHaltLatency(std::string_view schid, uint32_t latency_us);
 
   // Writes the persistent bus state (see SimKernelOptions::state_file) to
   // `path` now. Errors: kInternal naming the file and errno.

@@ -203,6 +203,12 @@ void Agent::Stop() {
     }
     watchdog_.join();
   }
+  std::list<Aborter> aborters;
+  {
+    absl::MutexLock l(&wd_mu_);
+    aborters.swap(aborters_);
+  }
+  for (Aborter& a : aborters) a.thread.join();
   worker_.reset();
 }
 
@@ -1048,6 +1054,14 @@ void Agent::Unwatch(const Pending* p) {
 void Agent::WatchdogLoop() {
   absl::MutexLock l(&wd_mu_);
   while (!wd_stop_) {
+    for (auto it = aborters_.begin(); it != aborters_.end();) {  // the ended ones
+      if (!it->ended->load()) {
+        ++it;
+        continue;
+      }
+      it->thread.join();
+      it = aborters_.erase(it);
+    }
     const absl::Time now = absl::Now();
     std::vector<std::tuple<std::shared_ptr<Dev>, std::shared_ptr<Pending>, FailReason>> due;
     absl::Time wake = absl::InfiniteFuture();
@@ -1073,9 +1087,14 @@ void Agent::WatchdogLoop() {
       ++it;
     }
     if (!due.empty()) {
-      wd_mu_.Unlock();
-      for (auto& [d, p, why] : due) AbortPending(d, p, why);
-      wd_mu_.Lock();
+      for (auto& [d, p, why] : due) {
+        auto ended = std::make_shared<std::atomic<bool>>(false);
+        aborters_.push_back(Aborter{std::thread([this, d = std::move(d), p = std::move(p), why = why, ended] {
+                                      AbortPending(d, p, why);
+                                      ended->store(true);
+                                    }),
+                                    ended});
+      }
       continue;
     }
     wd_wake_ = wake;

@@ -11,8 +11,10 @@
 #ifndef CCWPASS_AGENT_CORE_AGENT_H_
 #define CCWPASS_AGENT_CORE_AGENT_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -257,7 +259,9 @@ class Agent {
   void AbortPending(const std::shared_ptr<Dev>& d, const std::shared_ptr<Pending>& p, FailReason why);
   std::string Abort(Dev& d, Waiter& w);
   // The deadline watchdog: wakes at the earliest deadline of a program in
-  // flight, and every 50 ms while one has a cancel check.
+  // flight, and every 50 ms while one has a cancel check; each abort runs on
+  // a thread of its own, so a device slow to answer a halt (up to two
+  // halt_waits) holds up no other device's deadline.
   void Watch(const std::shared_ptr<Dev>& d, const std::shared_ptr<Pending>& p);
   void Unwatch(const Pending* p);
   void WatchdogLoop();
@@ -303,6 +307,11 @@ class Agent {
   bool wd_kick_ ABSL_GUARDED_BY(wd_mu_) = false;
   bool wd_stop_ ABSL_GUARDED_BY(wd_mu_) = false;
   std::thread watchdog_;
+  struct Aborter {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> ended;
+  };
+  std::list<Aborter> aborters_ ABSL_GUARDED_BY(wd_mu_);  // joined when ended, and at Stop
 
   absl::Mutex rec_mu_;
   bool rec_stop_ ABSL_GUARDED_BY(rec_mu_) = false;

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sim/kernel.h"
@@ -62,7 +63,7 @@ class AgentSimTest : public ::testing::Test {
     store_ = std::move(*s);
     monitor_ = kernel_->NewEventSource({"css", "ccw", "mdev"});
     AgentOptions o;
-    o.halt_wait = absl::Milliseconds(300);
+    o.halt_wait = halt_wait_;
     agent_ = std::make_unique<Agent>(*kernel_, *kernel_, *store_, o);
     ASSERT_TRUE(agent_->Start(monitor_.get()).ok());
     watcher_ = agent_->events().Watch({}, {});
@@ -81,6 +82,7 @@ class AgentSimTest : public ::testing::Test {
     ADD_FAILURE() << "no " << EventKindName(kind) << " event";
     return e;
   }
+  absl::Duration halt_wait_ = absl::Milliseconds(300);
   std::unique_ptr<sim::SimKernel> kernel_;
   std::string dir_;
   std::unique_ptr<StateStore> store_;
@@ -192,6 +194,57 @@ TEST_F(AgentSimTest, DeadlineHaltsTheProgram) {
   EXPECT_THAT(agent_->Run("0.0.0100", req, absl::Now() + absl::Milliseconds(200)),
               StatusIs(absl::StatusCode::kDeadlineExceeded,
                        HasSubstr("the channel program was halted (HSCH); the device is IDLE")));
+  ASSERT_TRUE(kernel_->SetLatency("0.0.0100", 0).ok());
+  ProgramRequest again = SenseId();
+  auto r = agent_->Run("0.0.0100", again, absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->completion.scsw.dstat, 0x0c);
+}
+
+// A device that does not answer the halt in time is cleared; meanwhile the
+// deadline of a program on another device is enforced at once (each abort
+// runs on its own thread; the watchdog used to abort one program at a time).
+TEST_F(AgentSimTest, AHaltNotAnsweredIsClearedAndHoldsUpNoOtherDevice) {
+  StopAgent();
+  halt_wait_ = absl::Seconds(3);
+  StartAgent();
+  ASSERT_TRUE(agent_->Attach("0.0.0100", false, "", "").ok());
+  ASSERT_TRUE(agent_->Attach("0.0.0102", false, "", "").ok());
+  ASSERT_TRUE(kernel_->SetLatency("0.0.0100", 10000000).ok());
+  ASSERT_TRUE(kernel_->SetHaltLatency("0.0.0100", 10000000).ok());
+  ASSERT_TRUE(kernel_->SetLatency("0.0.0102", 10000000).ok());
+
+  ProgramRequest slow = SenseId();
+  absl::Notification slow_done;
+  absl::StatusOr<ProgramResult> slow_result;
+  agent_->Submit("0.0.0100", slow, absl::Now() + absl::Milliseconds(100), nullptr,
+                 [&](absl::StatusOr<ProgramResult> r) {
+                   slow_result = std::move(r);
+                   slow_done.Notify();
+                 });
+  // The watchdog has halted 0.0.0100, which will not answer for 10 s: its
+  // abort now waits up to halt_wait (3 s) before it clears.
+  for (int i = 0; i < 500; ++i) {
+    auto s = agent_->Stats("0.0.0100");
+    if (s.ok() && s->halts == 1) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(agent_->Stats("0.0.0100")->halts, 1u);
+
+  ProgramRequest other = SenseId();
+  EXPECT_THAT(agent_->Run("0.0.0102", other, absl::Now() + absl::Milliseconds(100)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded,
+                       HasSubstr("the channel program was halted (HSCH); the device is IDLE")));
+  EXPECT_FALSE(slow_done.HasBeenNotified()) << "0.0.0102's deadline waited for 0.0.0100's abort";
+
+  ASSERT_TRUE(slow_done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_THAT(slow_result, StatusIs(absl::StatusCode::kDeadlineExceeded,
+                                    HasSubstr("the channel program was cleared (CSCH); the device is IDLE")));
+  auto st = agent_->Stats("0.0.0100");
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->halts, 1u);
+  EXPECT_EQ(st->clears, 1u);
+  EXPECT_EQ(st->resets, 0u);
   ASSERT_TRUE(kernel_->SetLatency("0.0.0100", 0).ok());
   ProgramRequest again = SenseId();
   auto r = agent_->Run("0.0.0100", again, absl::Now() + absl::Seconds(5));
