@@ -1187,28 +1187,24 @@ absl::Status SimKernel::RemoveSubchannel(std::string_view schid, absl::Duration 
   return absl::OkStatus();
 }
 
-absl::Status SimKernel::InjectUnitCheck(std::string_view schid, std::vector<uint8_t> sense) {
+absl::Status SimKernel::WithCssIndex(std::string_view schid, absl::FunctionRef<void(uint32_t)> f) {
   absl::MutexLock l(&mu_);
   Sch* s = FindSch(schid);
   if (!s) return absl::NotFoundError(absl::StrCat("no subchannel ", AbslView(schid)));
-  css_->InjectUnitCheck(s->index, std::move(sense));
+  f(s->index);
   return absl::OkStatus();
+}
+
+absl::Status SimKernel::InjectUnitCheck(std::string_view schid, std::vector<uint8_t> sense) {
+  return WithCssIndex(schid, [&](uint32_t i) { css_->InjectUnitCheck(i, std::move(sense)); });
 }
 
 absl::Status SimKernel::SetLatency(std::string_view schid, uint32_t latency_us) {
-  absl::MutexLock l(&mu_);
-  Sch* s = FindSch(schid);
-  if (!s) return absl::NotFoundError(absl::StrCat("no subchannel ", AbslView(schid)));
-  css_->SetLatency(s->index, latency_us);
-  return absl::OkStatus();
+  return WithCssIndex(schid, [&](uint32_t i) { css_->SetLatency(i, latency_us); });
 }
 
 absl::Status SimKernel::SetHaltLatency(std::string_view schid, uint32_t latency_us) {
-  absl::MutexLock l(&mu_);
-  Sch* s = FindSch(schid);
-  if (!s) return absl::NotFoundError(absl::StrCat("no subchannel ", AbslView(schid)));
-  css_->SetHaltLatency(s->index, latency_us);
-  return absl::OkStatus();
+  return WithCssIndex(schid, [&](uint32_t i) { css_->SetHaltLatency(i, latency_us); });
 }
 
 Device* SimKernel::DeviceOf(std::string_view schid) {

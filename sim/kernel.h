@@ -40,6 +40,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -175,6 +176,9 @@ class SimKernel final : public agent::SysfsOps, public agent::VfioOps {
 
   // The bus model.
   Sch* FindSch(std::string_view name) ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // The fault setters' common part: `f(css index)` with mu_ held. Errors:
+  // kNotFound "no subchannel SCHID".
+  absl::Status WithCssIndex(std::string_view schid, absl::FunctionRef<void(uint32_t)> f);
   Sch* FindSchByDevBusid(std::string_view busid) ABSL_SHARED_LOCKS_REQUIRED(mu_);
   Sch* FindSchByMdev(std::string_view uuid) ABSL_SHARED_LOCKS_REQUIRED(mu_);
   Sch* FindSchByGroup(int group) ABSL_SHARED_LOCKS_REQUIRED(mu_);
