@@ -1393,15 +1393,20 @@ absl::Status Agent::Reconcile() {
     SetState(d->schid, AgentState::kDetached, absl::StrCat(d->schid, " went away (device or mdev removed)"));
   }
 
+  // Counters go with a subchannel that left the host, unless it is to be
+  // attached again when it returns: the kernel unregisters a vfio_ccw
+  // subchannel whose device turned not operational and registers it anew
+  // when the device is back, and what failed meanwhile stays counted.
+  const std::map<std::string, DesiredAttachment> desired = state_.entries();
   {
     absl::MutexLock l(&mu_);
     for (auto it = stats_.begin(); it != stats_.end();) {
-      it = present.count(it->first) ? std::next(it) : stats_.erase(it);
+      it = present.count(it->first) || desired.count(it->first) ? std::next(it) : stats_.erase(it);
     }
   }
 
   absl::Status first;
-  for (const auto& [schid, want] : state_.entries()) {
+  for (const auto& [schid, want] : desired) {
     auto p = present.find(schid);
     if (p == present.end()) continue;  // not on the host now; attached again when it returns
     std::shared_ptr<absl::Mutex> life = LifecycleLock(schid);

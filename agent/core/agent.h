@@ -187,9 +187,10 @@ class Agent {
   // kNotFound (the agent has not attached it since it started).
   absl::StatusOr<SubchannelStatsSnapshot> Stats(std::string_view schid);
   // Every subchannel the agent has attached since it started and that has not
-  // left the host, sorted by schid. The agent's lock is held only to take a
-  // reference to each subchannel's counters and identity (10,000: ~1 ms);
-  // the counters are read after it is released.
+  // left the host (or that it is to attach again when it returns), sorted by
+  // schid. The agent's lock is held only to take a reference to each
+  // subchannel's counters and identity (10,000: ~1 ms); the counters are read
+  // after it is released.
   std::vector<SubchannelStatsSnapshot> AllStats();
   AgentStatsSnapshot AgentWideStats();
 
