@@ -225,7 +225,16 @@ bool ChannelSubsystem::PathOnline(uint8_t chpid) const {
 void ChannelSubsystem::SetDeviceOperational(uint32_t index, bool operational) {
   if (Subchannel* s = Get(index)) {
     absl::MutexLock l(&s->mu);
+    const bool was = s->operational;
     s->operational = operational && s->device != nullptr;
+    if (was && !s->operational) {
+      // What the device had to do never gets done: queued work is dropped,
+      // without an interruption, and the subchannel is left without a function.
+      ++s->gen;
+      s->fctl = 0;
+      s->actl = 0;
+      s->status_pending = false;
+    }
   }
 }
 

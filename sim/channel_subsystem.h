@@ -120,7 +120,8 @@ class ChannelSubsystem {
 
   // ---- Faults.
   // Device not operational: SSCH gives cc 3 (with all paths), the SCHIB's
-  // PMCW keeps its device number.
+  // PMCW keeps its device number; a function queued or under way is dropped
+  // without an interruption (the subchannel is left idle).
   void SetDeviceOperational(uint32_t index, bool operational);
   // The next start function's first command ends with unit check; the next
   // SENSE (0x04) returns `sense` (the ECW also holds it when concurrent sense

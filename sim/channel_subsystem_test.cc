@@ -1183,6 +1183,21 @@ TEST_F(ChannelSubsystemTest, NotOperationalDeviceIsCc3) {
   const Irb irb = Run(i, Fmt1(0x100));
   EXPECT_EQ(irb.scsw.stctl, kFinal);
 
+  // A start still queued when the device turns not operational never
+  // reaches it and ends without an interruption; the subchannel is idle.
+  css_.SetLatency(i, 5'000'000);
+  ASSERT_EQ(Start(i, Fmt1(0x100)), 0);
+  css_.SetDeviceOperational(i, false);
+  ASSERT_EQ(css_.Stsch(i, &schib), 0);
+  EXPECT_EQ(schib.scsw.fctl, 0);
+  EXPECT_EQ(schib.scsw.actl, 0);
+  css_.SetLatency(i, 0);
+  css_.SetDeviceOperational(i, true);
+  const Irb again = Run(i, Fmt1(0x100));
+  EXPECT_EQ(again.scsw.stctl, kFinal);
+  EXPECT_EQ(EventCount(), 2u);  // the two programs that ran
+  EXPECT_EQ(css_.stats().start_functions, 2u);
+
   // A subchannel without a device.
   SubchannelSetup none = DefaultSetup();
   const uint32_t j = css_.Add(std::move(none));

@@ -493,14 +493,16 @@ int SimKernel::Bind(Sch& s, std::string_view driver) {
     return ENODEV;  // vfio_ccw_sch_probe fails; bind_store turns that into ENODEV
   }
   s.driver = std::string(driver);
-  const std::string devpath = absl::StrCat("devices/css0/", s.name);
-  Emit(DeviceAction::kBind, "css", devpath, driver);
-  if (s.has_ccwdev()) {
-    const std::string ccwpath = absl::StrCat(devpath, "/", s.busid);
-    Emit(DeviceAction::kAdd, "ccw", ccwpath, "");
-    Emit(DeviceAction::kBind, "ccw", ccwpath, s.ccw_driver);
-  }
+  Emit(DeviceAction::kBind, "css", absl::StrCat("devices/css0/", s.name), driver);
+  AddCcwDevice(s);
   return 0;
+}
+
+void SimKernel::AddCcwDevice(Sch& s) {
+  if (!s.has_ccwdev()) return;
+  const std::string ccwpath = absl::StrCat("devices/css0/", s.name, "/", s.busid);
+  Emit(DeviceAction::kAdd, "ccw", ccwpath, "");
+  Emit(DeviceAction::kBind, "ccw", ccwpath, s.ccw_driver);
 }
 
 int SimKernel::Probe(Sch& s) {
@@ -1153,10 +1155,21 @@ absl::Status SimKernel::ConfigurePath(uint8_t chpid, bool online) {
   return absl::OkStatus();
 }
 
-absl::Status SimKernel::SetDeviceOperational(std::string_view schid, bool operational) {
+absl::Status SimKernel::SetDeviceOperational(std::string_view schid, bool operational, absl::Duration wait) {
   absl::MutexLock l(&mu_);
   Sch* s = FindSch(schid);
-  if (!s) return absl::NotFoundError(absl::StrCat("no subchannel ", AbslView(schid)));
+  if (!s) {
+    auto it = unregistered_.find(AbslView(schid));
+    if (it == unregistered_.end()) return absl::NotFoundError(absl::StrCat("no subchannel ", AbslView(schid)));
+    if (operational) {
+      s = it->second;
+      unregistered_.erase(it);
+      s->operational = s->has_device;
+      css_->SetDeviceOperational(s->index, s->operational);
+      Register(*s);
+    }
+    return absl::OkStatus();
+  }
   s->operational = operational && s->has_device;
   css_->SetDeviceOperational(s->index, s->operational);
   if (s->mdev) {
@@ -1166,25 +1179,61 @@ absl::Status SimKernel::SetDeviceOperational(std::string_view schid, bool operat
       s->mdev->dev->NotOperational();
     }
   }
+  if (!operational && s->driver == kVfioCcw) {
+    // vfio_ccw's fsm_notoper(): css_sched_sch_todo(SCH_TODO_UNREG). The
+    // subchannel comes back as a new registration when its device does.
+    Unregister(*s, wait);
+    if (s->operational) {
+      Register(*s);  // operational again while its user was letting go
+    } else {
+      unregistered_[s->name] = s;
+    }
+  }
   return absl::OkStatus();
 }
 
 absl::Status SimKernel::RemoveSubchannel(std::string_view schid, absl::Duration wait) {
   absl::MutexLock l(&mu_);
   Sch* s = FindSch(schid);
-  if (!s) return absl::NotFoundError(absl::StrCat("no subchannel ", AbslView(schid)));
-  auto idle = [s]() { return !s->busy; };
-  mu_.Await(absl::Condition(&idle));
-  s->busy = true;
+  if (!s) {
+    // Unregistered already (its device is not operational): now it never comes back.
+    if (unregistered_.erase(AbslView(schid)) > 0) return absl::OkStatus();
+    return absl::NotFoundError(absl::StrCat("no subchannel ", AbslView(schid)));
+  }
   s->operational = false;
   css_->SetDeviceOperational(s->index, false);
-  if (s->mdev) RemoveMdev(*s, wait);
-  Unbind(*s);
-  Emit(DeviceAction::kRemove, "css", absl::StrCat("devices/css0/", s->name), "");
-  s->present = false;
-  s->busy = false;
-  by_name_.erase(s->name);
+  Unregister(*s, wait);
+  unregistered_.erase(s->name);  // if a not-operational unregistration came first
   return absl::OkStatus();
+}
+
+void SimKernel::Unregister(Sch& s, absl::Duration wait) {
+  auto idle = [&s]() { return !s.busy; };
+  mu_.Await(absl::Condition(&idle));
+  if (!s.present) return;  // another unregistration came first
+  s.busy = true;
+  // The driver lets go first (vfio_ccw removes the mdev, which asks its user
+  // for the device and waits), then the subchannel leaves the bus.
+  if (s.mdev) RemoveMdev(s, wait);
+  Unbind(s);
+  Emit(DeviceAction::kRemove, "css", absl::StrCat("devices/css0/", s.name), "");
+  s.present = false;
+  s.busy = false;
+  by_name_.erase(s.name);
+}
+
+void SimKernel::Register(Sch& s) {
+  // css_probe_device(): a new struct subchannel, so no driver_override and no
+  // mdev; io_subchannel takes it, its bind uevent suppressed until device
+  // recognition announces the subchannel ("add"), then the ccw device.
+  s.present = true;
+  s.override_.reset();
+  s.ccw_online = false;
+  s.cmb_enable = false;
+  by_name_[s.name] = &s;
+  s.driver = std::string(kIoSubchannel);
+  Emit(DeviceAction::kAdd, "css", absl::StrCat("devices/css0/", s.name), "");
+  AddCcwDevice(s);
 }
 
 absl::Status SimKernel::WithCssIndex(std::string_view schid, absl::FunctionRef<void(uint32_t)> f) {

@@ -22,10 +22,13 @@
 // the user to close the device, re-signalling every second, as
 // vfio_unregister_group_dev() does.
 //
-// Differences from the real kernel, on purpose: a subchannel whose device
-// turns not operational goes to NOT_OPER but is not unregistered (use
-// RemoveSubchannel for that); the kernel's translation of channel programs is
-// ccwpass' own translate library with the kernel's rules.
+// A subchannel bound to vfio_ccw whose device turns not operational is
+// unregistered, as vfio_ccw's fsm_notoper() has it (the mdev's user is asked
+// for the device first), and registered anew when the device is operational
+// again; other subchannels stay, their device not operational.
+//
+// Difference from the real kernel, on purpose: the kernel's translation of
+// channel programs is ccwpass' own translate library with the kernel's rules.
 #ifndef CCWPASS_SIM_KERNEL_H_
 #define CCWPASS_SIM_KERNEL_H_
 
@@ -127,11 +130,23 @@ class SimKernel final : public agent::SysfsOps, public agent::VfioOps {
   // Configure a channel path offline/online (SCLP): PAM bits change and each
   // open vfio-ccw device with the path queues CRW(RSC 4, ERC 6 or 2, CHPID).
   absl::Status ConfigurePath(uint8_t chpid, bool online);
-  absl::Status SetDeviceOperational(std::string_view schid, bool operational);
+  // The device behind a subchannel turns not operational (SSCH cc 3) or
+  // operational again. Not operational while bound to vfio_ccw: the vfio-ccw
+  // device goes to NOT_OPER (a program in flight is dropped) and the
+  // subchannel is unregistered, as hot-unplug does (RemoveSubchannel: the
+  // mdev's user is asked for the device and awaited, at most `wait`), with its
+  // events; operational again, it is registered anew: same schid, devno,
+  // device and CHPIDs, on io_subchannel, no driver_override, no mdev, with
+  // "add" events (css_evaluate_new_subchannel). Other subchannels stay, their
+  // ccw device's availability "no device". kNotFound: an unknown schid (an
+  // unregistered one counts as known here).
+  absl::Status SetDeviceOperational(std::string_view schid, bool operational,
+                                    absl::Duration wait = absl::Seconds(30));
   // Hot-unplug: the device goes away; an open vfio-ccw device gets the REQ IRQ
   // and the removal waits for it to be closed (at most `wait`, then the device
   // is closed by force); then the mdev, the driver binding and the subchannel
-  // disappear, with their events.
+  // disappear, with their events. A subchannel unregistered because its
+  // device is not operational no longer comes back.
   absl::Status RemoveSubchannel(std::string_view schid, absl::Duration wait = absl::Seconds(30));
   absl::Status InjectUnitCheck(std::string_view schid, std::vector<uint8_t> sense);
   absl::Status SetLatency(std::string_view schid, uint32_t latency_us);
@@ -185,6 +200,13 @@ class SimKernel final : public agent::SysfsOps, public agent::VfioOps {
   int Bind(Sch& s, std::string_view driver) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int Probe(Sch& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Unbind(Sch& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The ccw device of a subchannel io_subchannel just took, with its events.
+  void AddCcwDevice(Sch& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // css_sch_device_unregister(): the driver lets go (an open mdev's user is
+  // asked for the device and awaited, at most `wait`), the subchannel leaves
+  // the bus. Register: a new registration of an unregistered subchannel.
+  void Unregister(Sch& s, absl::Duration wait) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Register(Sch& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int CreateMdev(Sch& s, std::string_view uuid_text) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RemoveMdev(Sch& s, absl::Duration wait) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int WriteChp(uint8_t chpid, std::string_view attr, std::string_view value) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -208,6 +230,9 @@ class SimKernel final : public agent::SysfsOps, public agent::VfioOps {
   absl::flat_hash_map<std::string, Sch*> by_busid_ ABSL_GUARDED_BY(mu_);  // dev_busid -> subchannel
   absl::flat_hash_map<std::string, Sch*> by_mdev_ ABSL_GUARDED_BY(mu_);   // mdev UUID -> subchannel
   absl::flat_hash_map<int, Sch*> by_group_ ABSL_GUARDED_BY(mu_);          // IOMMU group -> subchannel
+  // Unregistered because their device is not operational: registered again
+  // when it is (SetDeviceOperational).
+  absl::flat_hash_map<std::string, Sch*> unregistered_ ABSL_GUARDED_BY(mu_);
   std::map<uint8_t, ChannelPathConfig> chps_ ABSL_GUARDED_BY(mu_);
   std::map<uint8_t, bool> vary_ ABSL_GUARDED_BY(mu_);  // true: varied off (chp status "offline")
   std::set<int> groups_in_use_ ABSL_GUARDED_BY(mu_);

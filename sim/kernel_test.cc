@@ -1,12 +1,14 @@
 // The simulated kernel against the facts of the real one: sysfs formats and
 // store semantics with their errnos, the uevents in the kernel's order, the
 // VFIO device's regions, IRQs and FSM return codes, DMA unmap under a pending
-// program, channel-path CRWs, and the REQ IRQ on hot-unplug.
+// program, channel-path CRWs, the REQ IRQ on hot-unplug, and the unregistration
+// of a vfio_ccw subchannel whose device turns not operational.
 #include "sim/kernel.h"
 
 #include <unistd.h>
 
 #include <cerrno>
+#include <functional>
 #include <thread>
 
 #include "gmock/gmock.h"
@@ -86,6 +88,29 @@ class KernelTest : public ::testing::Test {
     }
     return out;
   }
+  // Subchannel 0.0.0100 as the kernel shows it at boot: on io_subchannel,
+  // no driver_override, with its ccw device (the 3390, offline).
+  void ExpectDasdAsAtBoot() {
+    EXPECT_EQ(Link("bus/css/devices/0.0.0100"), "../../../devices/css0/0.0.0100");
+    const std::string d = "bus/css/devices/0.0.0100/";
+    EXPECT_EQ(Read(d + "type"), "0\n");
+    EXPECT_EQ(Read(d + "modalias"), "css:t0\n");
+    EXPECT_EQ(Read(d + "chpids"), "15 16 00 00 00 00 00 00 \n");
+    EXPECT_EQ(Read(d + "pimpampom"), "c0 c0 ff\n");
+    EXPECT_EQ(Read(d + "dev_busid"), "0.0.e000\n");
+    EXPECT_EQ(Read(d + "driver_override"), "(null)\n");
+    EXPECT_EQ(Link(d + "driver"), "../../../bus/css/drivers/io_subchannel");
+    EXPECT_THAT(Ls("devices/css0/0.0.0100"),
+                ElementsAre("0.0.e000", "chpids", "dev_busid", "driver", "driver_override", "modalias", "pimpampom",
+                            "subsystem", "type"));
+    // The ccw device while on io_subchannel.
+    EXPECT_EQ(Link("bus/ccw/devices/0.0.e000"), "../../../devices/css0/0.0.0100/0.0.e000");
+    EXPECT_EQ(Read("bus/ccw/devices/0.0.e000/cutype"), "3990/e9\n");
+    EXPECT_EQ(Read("bus/ccw/devices/0.0.e000/devtype"), "3390/02\n");
+    EXPECT_EQ(Read("bus/ccw/devices/0.0.e000/online"), "0\n");
+    EXPECT_EQ(Read("bus/ccw/devices/0.0.e000/availability"), "good\n");
+    EXPECT_EQ(Link("bus/ccw/devices/0.0.e000/driver"), "../../../../bus/ccw/drivers/dasd-eckd");
+  }
   void ToVfio(const std::string& schid) {
     ASSERT_EQ(k_->Write("bus/css/devices/" + schid + "/driver_override", "vfio_ccw"), 0);
     ASSERT_EQ(k_->Write("bus/css/drivers/io_subchannel/unbind", schid), 0);
@@ -96,25 +121,7 @@ class KernelTest : public ::testing::Test {
 
 TEST_F(KernelTest, CssBusShowsTheKernelsFormats) {
   EXPECT_THAT(Ls("bus/css/devices"), ElementsAre("0.0.0100", "0.0.0101", "0.0.0102"));
-  EXPECT_EQ(Link("bus/css/devices/0.0.0100"), "../../../devices/css0/0.0.0100");
-  const std::string d = "bus/css/devices/0.0.0100/";
-  EXPECT_EQ(Read(d + "type"), "0\n");
-  EXPECT_EQ(Read(d + "modalias"), "css:t0\n");
-  EXPECT_EQ(Read(d + "chpids"), "15 16 00 00 00 00 00 00 \n");
-  EXPECT_EQ(Read(d + "pimpampom"), "c0 c0 ff\n");
-  EXPECT_EQ(Read(d + "dev_busid"), "0.0.e000\n");
-  EXPECT_EQ(Read(d + "driver_override"), "(null)\n");
-  EXPECT_EQ(Link(d + "driver"), "../../../bus/css/drivers/io_subchannel");
-  EXPECT_THAT(Ls("devices/css0/0.0.0100"),
-              ElementsAre("0.0.e000", "chpids", "dev_busid", "driver", "driver_override", "modalias", "pimpampom",
-                          "subsystem", "type"));
-  // The ccw device while on io_subchannel.
-  EXPECT_EQ(Link("bus/ccw/devices/0.0.e000"), "../../../devices/css0/0.0.0100/0.0.e000");
-  EXPECT_EQ(Read("bus/ccw/devices/0.0.e000/cutype"), "3990/e9\n");
-  EXPECT_EQ(Read("bus/ccw/devices/0.0.e000/devtype"), "3390/02\n");
-  EXPECT_EQ(Read("bus/ccw/devices/0.0.e000/online"), "0\n");
-  EXPECT_EQ(Read("bus/ccw/devices/0.0.e000/availability"), "good\n");
-  EXPECT_EQ(Link("bus/ccw/devices/0.0.e000/driver"), "../../../../bus/ccw/drivers/dasd-eckd");
+  ExpectDasdAsAtBoot();
   EXPECT_EQ(Read("bus/ccw/devices/0.0.e001/cutype"), "3215/00\n");
   EXPECT_EQ(Read("bus/ccw/devices/0.0.e001/devtype"), "n/a\n");
   // Channel paths.
@@ -210,6 +217,40 @@ TEST_F(KernelTest, VfioCcwRefusesQdioAndOverridesSteerProbing) {
   EXPECT_EQ(Link("bus/css/devices/0.0.0102/driver"), "../../../bus/css/drivers/io_subchannel");
 }
 
+// Only vfio_ccw unregisters a subchannel whose device turns not operational:
+// on io_subchannel or without a driver it stays, its device "no device". A
+// vfio_ccw subchannel whose mdev nobody has open goes at once.
+TEST_F(KernelTest, NotOperationalUnregistersOnlyVfioCcwSubchannels) {
+  ToVfio("0.0.0101");
+  ASSERT_EQ(k_->Write("bus/css/devices/0.0.0101/mdev_supported_types/vfio_ccw-io/create", kUuid), 0);
+  ASSERT_EQ(k_->Write("bus/css/drivers/io_subchannel/unbind", "0.0.0102"), 0);
+  auto mon = k_->NewEventSource({"css", "ccw", "mdev"});
+  for (const char* schid : {"0.0.0100", "0.0.0101", "0.0.0102"}) {
+    ASSERT_TRUE(k_->SetDeviceOperational(schid, false).ok()) << schid;
+  }
+  EXPECT_THAT(Drain(*mon), ElementsAre(absl::StrCat("unbind mdev devices/css0/0.0.0101/", kUuid),
+                                       absl::StrCat("remove mdev devices/css0/0.0.0101/", kUuid),
+                                       "unbind css devices/css0/0.0.0101", "remove css devices/css0/0.0.0101"));
+  EXPECT_THAT(Ls("bus/css/devices"), ElementsAre("0.0.0100", "0.0.0102"));
+  EXPECT_EQ(Link("bus/css/devices/0.0.0100/driver"), "../../../bus/css/drivers/io_subchannel");
+  EXPECT_EQ(Read("bus/ccw/devices/0.0.e000/availability"), "no device\n");
+  EXPECT_FALSE(k_->Exists("bus/css/devices/0.0.0102/driver"));
+  for (const char* schid : {"0.0.0100", "0.0.0101", "0.0.0102"}) {
+    ASSERT_TRUE(k_->SetDeviceOperational(schid, true).ok()) << schid;
+  }
+  EXPECT_THAT(Drain(*mon), ElementsAre("add css devices/css0/0.0.0101", "add ccw devices/css0/0.0.0101/0.0.e001",
+                                       "bind ccw devices/css0/0.0.0101/0.0.e001 3215"));
+  EXPECT_EQ(Read("bus/ccw/devices/0.0.e000/availability"), "good\n");
+  EXPECT_EQ(Link("bus/css/devices/0.0.0101/driver"), "../../../bus/css/drivers/io_subchannel");
+  // Hot-unplug of a subchannel that is unregistered: it never comes back.
+  ToVfio("0.0.0101");
+  ASSERT_TRUE(k_->SetDeviceOperational("0.0.0101", false).ok());
+  EXPECT_FALSE(k_->Exists("bus/css/devices/0.0.0101"));
+  ASSERT_TRUE(k_->RemoveSubchannel("0.0.0101").ok());
+  EXPECT_TRUE(absl::IsNotFound(k_->SetDeviceOperational("0.0.0101", true)));
+  EXPECT_THAT(Ls("bus/css/devices"), ElementsAre("0.0.0100", "0.0.0102"));
+}
+
 class VfioTest : public KernelTest {
  protected:
   void SetUp() override {
@@ -230,6 +271,23 @@ class VfioTest : public KernelTest {
     orb.lpm = lpm;
     orb.cpa = static_cast<uint32_t>(testing::kArenaIova + 0x1000);
     return orb;
+  }
+  // Runs `remove` (a removal of 0.0.0100 that asks the user for the device)
+  // on a thread. Once the REQ IRQ came, the subchannel is still there, waiting
+  // for the user: `while_waiting` runs, then the user releases the device, and
+  // the mdev and the subchannel must have gone, with the kernel's events.
+  void ExpectGoneOnceReleased(agent::DeviceEventSource& mon, std::function<void()> remove,
+                              std::function<void()> while_waiting) {
+    std::thread t(std::move(remove));
+    EXPECT_TRUE(c_->WaitIrq(2)) << "no REQ";
+    EXPECT_TRUE(k_->Exists("bus/css/devices/0.0.0100"));
+    while_waiting();
+    c_.reset();
+    t.join();
+    EXPECT_THAT(Drain(mon), ElementsAre(absl::StrCat("unbind mdev devices/css0/0.0.0100/", kUuid),
+                                        absl::StrCat("remove mdev devices/css0/0.0.0100/", kUuid),
+                                        "unbind css devices/css0/0.0.0100", "remove css devices/css0/0.0.0100"));
+    EXPECT_THAT(Ls("bus/css/devices"), ElementsAre("0.0.0101", "0.0.0102"));
   }
   std::unique_ptr<SimClient> c_;
 };
@@ -455,13 +513,42 @@ TEST_F(VfioTest, HaltAndClearThroughTheAsyncRegion) {
   EXPECT_EQ(k_->css().stats().start_functions, 0u);  // neither program reached the device
 }
 
-TEST_F(VfioTest, NotOperationalDeviceRefusesIo) {
+// vfio_ccw's fsm_notoper() schedules the subchannel's unregistration: the
+// mdev's removal asks the user for the device (REQ) and waits; the subchannel
+// leaves the bus. When the device is back, the channel subsystem's evaluation
+// registers it anew, on io_subchannel as at boot.
+TEST_F(VfioTest, NotOperationalVfioCcwSubchannelIsUnregisteredAndComesBackNew) {
+  auto mon = k_->NewEventSource({"css", "ccw", "mdev"});
+  const Device* device = k_->DeviceOf("0.0.0100");
+  ASSERT_NE(device, nullptr);
+  ExpectGoneOnceReleased(
+      *mon, [&] { EXPECT_TRUE(k_->SetDeviceOperational("0.0.0100", false).ok()); },
+      [&] {  // the user gets -EIO meanwhile
+        EXPECT_EQ(k_->VfioDeviceOf("0.0.0100")->state(), CcwState::kNotOper);
+        EXPECT_EQ(c_->Start(SenseIdInArena()), -EIO);
+        EXPECT_EQ(c_->AsyncCommand(translate::kAsyncCmdCsch), -EIO);
+      });
+  EXPECT_THAT(Ls("bus/mdev/devices"), ElementsAre());
+  EXPECT_THAT(Ls("kernel/iommu_groups"), ElementsAre());
+  EXPECT_FALSE(k_->Exists("devices/css0/0.0.0100"));
+  EXPECT_FALSE(k_->Exists("bus/ccw/devices/0.0.e000"));
+  EXPECT_EQ(k_->VfioDeviceOf("0.0.0100"), nullptr);
+  EXPECT_TRUE(absl::IsNotFound(k_->SetLatency("0.0.0100", 0)));
+  // Still not operational: nothing changes.
   ASSERT_TRUE(k_->SetDeviceOperational("0.0.0100", false).ok());
-  EXPECT_EQ(k_->VfioDeviceOf("0.0.0100")->state(), CcwState::kNotOper);
-  EXPECT_EQ(c_->Start(SenseIdInArena()), -EIO);
-  EXPECT_EQ(c_->AsyncCommand(translate::kAsyncCmdCsch), -EIO);
+  EXPECT_THAT(Drain(*mon), ElementsAre());
+
   ASSERT_TRUE(k_->SetDeviceOperational("0.0.0100", true).ok());
-  EXPECT_EQ(k_->Reset(c_->device_fd()), 0);
+  EXPECT_THAT(Drain(*mon), ElementsAre("add css devices/css0/0.0.0100", "add ccw devices/css0/0.0.0100/0.0.e000",
+                                       "bind ccw devices/css0/0.0.0100/0.0.e000 dasd-eckd"));
+  EXPECT_THAT(Ls("bus/css/devices"), ElementsAre("0.0.0100", "0.0.0101", "0.0.0102"));
+  // As at boot: its driver_override was vfio_ccw, a new registration has none.
+  ExpectDasdAsAtBoot();
+  EXPECT_EQ(k_->DeviceOf("0.0.0100"), device);  // the same device, its volume with it
+  // It can be passed through again, with the same mdev UUID.
+  auto c = SimClient::Attach(*k_, "0.0.0100", kUuid);
+  ASSERT_TRUE(c.ok()) << c.status();
+  c_ = std::move(*c);
   ASSERT_EQ(c_->Start(SenseIdInArena()), 124);
   EXPECT_TRUE(c_->WaitIrb().ok());
 }
@@ -491,15 +578,7 @@ TEST_F(VfioTest, UnmappingMemoryUnderAPendingProgramResetsTheDevice) {
 
 TEST_F(VfioTest, HotUnplugRaisesReqAndWaitsForTheUser) {
   auto mon = k_->NewEventSource({"css", "mdev"});
-  std::thread unplug([&] { EXPECT_TRUE(k_->RemoveSubchannel("0.0.0100").ok()); });
-  ASSERT_TRUE(c_->WaitIrq(2));  // REQ
-  EXPECT_TRUE(k_->Exists("bus/css/devices/0.0.0100"));  // waiting for us
-  c_.reset();                                            // the user releases the device
-  unplug.join();
-  EXPECT_THAT(Drain(*mon), ElementsAre(absl::StrCat("unbind mdev devices/css0/0.0.0100/", kUuid),
-                                       absl::StrCat("remove mdev devices/css0/0.0.0100/", kUuid),
-                                       "unbind css devices/css0/0.0.0100", "remove css devices/css0/0.0.0100"));
-  EXPECT_THAT(Ls("bus/css/devices"), ElementsAre("0.0.0101", "0.0.0102"));
+  ExpectGoneOnceReleased(*mon, [&] { EXPECT_TRUE(k_->RemoveSubchannel("0.0.0100").ok()); }, [] {});
   EXPECT_TRUE(absl::IsNotFound(k_->RemoveSubchannel("0.0.0100")));
 }
 

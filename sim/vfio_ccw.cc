@@ -279,12 +279,11 @@ void VfioCcwDevice::Close() {
 
 void VfioCcwDevice::NotOperational() {
   absl::MutexLock l(&mu_);
+  // The kernel's fsm_notoper() frees the channel program: no interruption
+  // will come for it. The unregistration it schedules (SimKernel) removes the
+  // mdev, which asks the user for the device with the REQ IRQ: so a user
+  // waiting for an interruption learns of it, and releases the device.
   Dispatch(CcwEvent::kNotOper);
-  // The kernel's fsm_notoper() frees the channel program (no interruption
-  // will come for it) and schedules the subchannel's unregistration, whose
-  // first effect the user sees is the device request: so a user waiting for
-  // an interruption learns of it, and releases the device.
-  if (open_ && features_.req_irq && trigger_[VFIO_CCW_REQ_IRQ_INDEX] >= 0) Signal(VFIO_CCW_REQ_IRQ_INDEX);
 }
 
 void VfioCcwDevice::Operational() {

@@ -83,7 +83,9 @@ class VfioCcwDevice {
   // CLOSE event (the last fd closed): quiesces and disables the subchannel,
   // frees the program, disconnects the eventfds; → STANDBY.
   void Close();
-  // NOT_OPER event: the subchannel is gone or its device is not operational.
+  // NOT_OPER event: the subchannel is gone or its device is not operational;
+  // a program in flight is dropped (the kernel's unregistration of the
+  // subchannel then requests the device from its user: SimKernel).
   void NotOperational();
   // The device is operational again: NOT_OPER → STANDBY, and on to IDLE when
   // the user has it open.

@@ -427,21 +427,19 @@ absl::StatusOr<std::pair<SubchannelView, bool>> Agent::AttachLocked(const std::s
   d->attached_at = absl::FromUnixSeconds(want.attached_at);
   d->cu_type = info->cu_type;
   d->dev_type = info->dev_type;
-  d->stats = TrackStats(*info, *d);
+  // Counted into an earlier attachment's counters (kept after its detach),
+  // or new ones; they are published with the attachment, so a failed attach
+  // leaves no statistics behind.
+  d->stats = CountersOf(schid);
   if (!handoff) {
     if (absl::Status st = OpenDevice(d); !st.ok()) return fail("open VFIO device", st);
     LearnIdentity(d);
   }
   {
+    std::shared_ptr<const SubchannelStatsSnapshot> ident = StatsIdentity(*info, *d);  // after SENSE ID
     absl::MutexLock l(&mu_);
     attached_[schid] = d;
-    StatsEntry& e = stats_[schid];
-    if (e.ident) {  // SENSE ID may have taught the types
-      auto ident = std::make_shared<SubchannelStatsSnapshot>(*e.ident);
-      ident->cu_type = d->cu_type;
-      ident->dev_type = d->dev_type;
-      e.ident = std::move(ident);
-    }
+    stats_[schid] = StatsEntry{d->stats, std::move(ident)};
   }
   std::move(clear_transient).Invoke();
   const AgentState st = handoff ? AgentState::kHandedOff : AgentState::kAttached;
@@ -1393,15 +1391,20 @@ absl::Status Agent::Reconcile() {
     SetState(d->schid, AgentState::kDetached, absl::StrCat(d->schid, " went away (device or mdev removed)"));
   }
 
+  // Counters go with a subchannel that left the host, unless it is to be
+  // attached again when it returns: the kernel unregisters a vfio_ccw
+  // subchannel whose device turned not operational and registers it anew
+  // when the device is back, and what failed meanwhile stays counted.
+  const std::map<std::string, DesiredAttachment> desired = state_.entries();
   {
     absl::MutexLock l(&mu_);
     for (auto it = stats_.begin(); it != stats_.end();) {
-      it = present.count(it->first) ? std::next(it) : stats_.erase(it);
+      it = present.count(it->first) || desired.count(it->first) ? std::next(it) : stats_.erase(it);
     }
   }
 
   absl::Status first;
-  for (const auto& [schid, want] : state_.entries()) {
+  for (const auto& [schid, want] : desired) {
     auto p = present.find(schid);
     if (p == present.end()) continue;  // not on the host now; attached again when it returns
     std::shared_ptr<absl::Mutex> life = LifecycleLock(schid);
@@ -1429,7 +1432,13 @@ absl::Status Agent::Reconcile() {
 // ---------------------------------------------------------------------------
 // Statistics.
 
-std::shared_ptr<SubchannelStats> Agent::TrackStats(const SubchannelInfo& info, const Dev& d) {
+std::shared_ptr<SubchannelStats> Agent::CountersOf(const std::string& schid) {
+  absl::MutexLock l(&mu_);
+  auto it = stats_.find(schid);
+  return it != stats_.end() ? it->second.stats : std::make_shared<SubchannelStats>();
+}
+
+std::shared_ptr<const SubchannelStatsSnapshot> Agent::StatsIdentity(const SubchannelInfo& info, const Dev& d) {
   auto ident = std::make_shared<SubchannelStatsSnapshot>();
   ident->schid = info.schid;
   ident->devno = info.DevnoText();
@@ -1439,11 +1448,7 @@ std::shared_ptr<SubchannelStats> Agent::TrackStats(const SubchannelInfo& info, c
   ident->chpids = absl::StrJoin(info.ChpidsOf(info.pim), ",", [](std::string* out, uint8_t c) {
     absl::StrAppend(out, absl::Hex(c, absl::kZeroPad2));
   });
-  absl::MutexLock l(&mu_);
-  StatsEntry& e = stats_[info.schid];
-  if (!e.stats) e.stats = std::make_shared<SubchannelStats>();
-  e.ident = std::move(ident);
-  return e.stats;
+  return ident;
 }
 
 Agent::StatsRef Agent::RefLocked(const std::string& schid, const StatsEntry& e) {

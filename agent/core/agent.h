@@ -187,9 +187,10 @@ class Agent {
   // kNotFound (the agent has not attached it since it started).
   absl::StatusOr<SubchannelStatsSnapshot> Stats(std::string_view schid);
   // Every subchannel the agent has attached since it started and that has not
-  // left the host, sorted by schid. The agent's lock is held only to take a
-  // reference to each subchannel's counters and identity (10,000: ~1 ms);
-  // the counters are read after it is released.
+  // left the host (or that it is to attach again when it returns), sorted by
+  // schid. The agent's lock is held only to take a reference to each
+  // subchannel's counters and identity (10,000: ~1 ms); the counters are read
+  // after it is released.
   std::vector<SubchannelStatsSnapshot> AllStats();
   AgentStatsSnapshot AgentWideStats();
 
@@ -222,8 +223,11 @@ class Agent {
   // AttachedDev in agent mode; kFailedPrecondition for hand-off.
   absl::StatusOr<std::shared_ptr<Dev>> AgentModeDev(std::string_view schid);
   SubchannelView ViewOf(const SubchannelInfo& info);
-  // The counters of `schid`, made on first use; the identity is refreshed.
-  std::shared_ptr<SubchannelStats> TrackStats(const SubchannelInfo& info, const Dev& d);
+  // The counters kept for `schid`, or new ones (not recorded: the caller
+  // records them with the identity once its attach has succeeded).
+  std::shared_ptr<SubchannelStats> CountersOf(const std::string& schid);
+  // The identity fields of a stats entry for `d` on `info`.
+  static std::shared_ptr<const SubchannelStatsSnapshot> StatsIdentity(const SubchannelInfo& info, const Dev& d);
   StatsRef RefLocked(const std::string& schid, const StatsEntry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The identity of `r` and its counters read now (mu_ not needed).
   static SubchannelStatsSnapshot SnapshotOf(const StatsRef& r);

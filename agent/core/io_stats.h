@@ -90,7 +90,8 @@ class LatencyHistogram {
 };
 
 // Counters of one subchannel, for as long as the agent has it attached
-// (and until it leaves the host, so that a detach does not reset them).
+// (and until it leaves the host, so that a detach does not reset them; one
+// that is to be attached again when it returns keeps them meanwhile).
 struct SubchannelStats {
   std::atomic<uint64_t> started{0}, completed{0};
   std::array<std::atomic<uint64_t>, kFailReasons> failed{};

@@ -1,8 +1,8 @@
 // Faults on the simulated host, through the real services over an in-process
 // channel (issue 7, "Crashes and faults"): a client that cancels or times out
-// mid-I/O, a device that disappears or turns not operational mid-I/O, and a
-// channel path that goes away and comes back. No timed assertions: the tests
-// wait for states (bounded polls), not for durations.
+// mid-I/O, a device that disappears or turns not operational mid-I/O (and
+// comes back), and a channel path that goes away and comes back. No timed
+// assertions: the tests wait for states (bounded polls), not for durations.
 #include <thread>
 
 #include "gmock/gmock.h"
@@ -94,6 +94,25 @@ class FaultsTest : public testing::InProcessAgentTest {
     EXPECT_EQ((*sc)->state, AgentState::kNotOperational);
   }
 
+  // The next STATE_CHANGED event, which must go from `previous` to `state`.
+  std::optional<AgentEvent> ExpectStateChange(AgentState previous, AgentState state) {
+    std::optional<AgentEvent> e = NextOf(AgentEvent::Kind::kStateChanged);
+    EXPECT_TRUE(e.has_value()) << "no STATE_CHANGED to " << AgentStateName(state);
+    if (e) {
+      EXPECT_EQ(e->previous, previous);
+      EXPECT_EQ(e->state, state);
+    }
+    return e;
+  }
+  // kDasd in `state` on vfio_ccw with mdev `uuid`, as the agent shows it.
+  void ExpectAttachedWith(AgentState state, const std::string& uuid) {
+    auto v = agent_->Get(kDasd);
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_EQ(v->state, state);
+    EXPECT_EQ(v->info.driver, "vfio_ccw");
+    EXPECT_EQ(v->info.mdev_uuid, uuid);
+  }
+
   std::shared_ptr<EventWatcher> watcher_;
 };
 
@@ -153,30 +172,93 @@ TEST_F(FaultsTest, DeviceRemovedMidIo) {
 }
 
 // The kernel's answer to a device that turns not operational is to free the
-// program and unregister the subchannel, starting with the device request
-// (sim/vfio_ccw.cc, NotOperational): the waiting client is not left until
-// its deadline.
-TEST_F(FaultsTest, DeviceNotOperationalMidIo) {
+// program and unregister the subchannel (vfio_ccw's fsm_notoper()), starting
+// with the device request: the waiting client is not left until its
+// deadline. When the device is back, the subchannel is registered anew (on
+// io_subchannel, no mdev), and the agent's hotplug-driven reconcile attaches
+// it again by itself: the desired state still names it.
+TEST_F(FaultsTest, DeviceNotOperationalMidIoThenBackIsAttachedAgain) {
+  auto before = agent_->Get(kDasd);
+  ASSERT_TRUE(before.ok());
+  const std::string uuid = before->info.mdev_uuid;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   grpc::Status st;
   std::thread t = StartSlow(&ctx, &st);
-  ASSERT_TRUE(kernel_->SetDeviceOperational(kDasd, false).ok());
+  // Returns once the agent has let the device go and the subchannel is gone.
+  ASSERT_TRUE(kernel_->SetDeviceOperational(kDasd, false, absl::Seconds(20)).ok());
   t.join();
   std::optional<AgentEvent> sc;
   ExpectReleasedMidIo(st, &sc);
   ASSERT_TRUE(sc.has_value());
-  auto v = agent_->Get(kDasd);
-  ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->state, AgentState::kNotOperational);
+  EXPECT_EQ(sc->previous, AgentState::kAttached);
+  EXPECT_THAT(agent_->Get(kDasd), ccwpass::testing::StatusIs(absl::StatusCode::kNotFound,
+                                                             HasSubstr("no subchannel 0.0.0100")));
+  // Reconcile lets the attachment go; the desired one stays, and so do the counters.
+  auto away = ExpectStateChange(AgentState::kNotOperational, AgentState::kDetached);
+  ASSERT_TRUE(away.has_value());
+  EXPECT_EQ(away->message, "0.0.0100 went away (device or mdev removed)");
+  EXPECT_EQ(store_->entries().count(kDasd), 1u);
   auto s = agent_->Stats(kDasd);
-  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_FALSE(s->attached);
   EXPECT_EQ(s->in_flight, 0u);
   EXPECT_EQ(s->failed[static_cast<int>(FailReason::kReleased)], 1u);
+  EXPECT_EQ(s->failed_total(), 1u);
+  EXPECT_EQ(s->device_requests, 1u);
   // Further I/O is refused at once, with the reason.
   ccw::v1::StartProgramResponse r;
   grpc::Status again = Start(SenseId(kDasd), &r);
-  EXPECT_EQ(again.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(again.error_code(), grpc::StatusCode::NOT_FOUND) << again.error_message();
+  EXPECT_THAT(again.error_message(), HasSubstr("no subchannel 0.0.0100"));
+
+  // The device is back: a new registration, attached again in agent mode.
+  ASSERT_TRUE(kernel_->SetDeviceOperational(kDasd, true).ok());
+  ASSERT_TRUE(kernel_->SetLatency(kDasd, 0).ok());
+  auto attached = NextOf(AgentEvent::Kind::kAttached);
+  ASSERT_TRUE(attached.has_value());
+  EXPECT_EQ(attached->schid, kDasd);
+  EXPECT_EQ(attached->state, AgentState::kAttached);
+  ASSERT_TRUE(ExpectStateChange(AgentState::kDetached, AgentState::kAttached).has_value());
+  ExpectAttachedWith(AgentState::kAttached, uuid);
+  EXPECT_EQ(Fsm(), FsmState::kIdle);
+  auto s0 = agent_->Stats(kDasd);
+  ASSERT_TRUE(s0.ok());
+  ExpectIoWorks();
+  ExpectArenasEmpty();
+  auto s1 = agent_->Stats(kDasd);
+  ASSERT_TRUE(s1.ok());
+  EXPECT_TRUE(s1->attached);
+  EXPECT_FALSE(s1->handoff);
+  EXPECT_EQ(s1->in_flight, 0u);
+  EXPECT_EQ(s1->started, s0->started + 1);
+  EXPECT_EQ(s1->completed, s0->completed + 1);
+  EXPECT_EQ(s1->completed, s->completed + 2);  // the attach's SENSE ID and ours
+  EXPECT_EQ(s1->failed[static_cast<int>(FailReason::kReleased)], 1u);
+  EXPECT_EQ(s1->failed_total(), 1u);
+  EXPECT_EQ(s1->mdev_uuid, uuid);
+}
+
+// In hand-off mode nobody the agent knows has the device open: the kernel
+// unregisters the subchannel at once, and reconcile hands it off again, to
+// the same owner with the same mdev, when it is back.
+TEST_F(FaultsTest, HandedOffDeviceNotOperationalIsHandedOffAgain) {
+  ASSERT_TRUE(agent_->Detach(kDasd, false).ok());
+  auto a = agent_->Attach(kDasd, true, "", "vm:guest1");
+  ASSERT_TRUE(a.ok()) << a.status();
+  const std::string uuid = a->first.info.mdev_uuid;
+  watcher_ = agent_->events().Watch({}, {});
+  ASSERT_TRUE(kernel_->SetDeviceOperational(kDasd, false).ok());
+  EXPECT_THAT(agent_->Get(kDasd), ccwpass::testing::StatusIs(absl::StatusCode::kNotFound,
+                                                             HasSubstr("no subchannel 0.0.0100")));
+  ASSERT_TRUE(ExpectStateChange(AgentState::kHandedOff, AgentState::kDetached).has_value());
+  ASSERT_TRUE(kernel_->SetDeviceOperational(kDasd, true).ok());
+  ASSERT_TRUE(ExpectStateChange(AgentState::kDetached, AgentState::kHandedOff).has_value());
+  ExpectAttachedWith(AgentState::kHandedOff, uuid);
+  auto v = agent_->Get(kDasd);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->owner, "vm:guest1");
+  EXPECT_FALSE(v->fsm.has_value());  // the agent did not open it
 }
 
 TEST_F(FaultsTest, ChannelPathGoesAwayAndComesBack) {

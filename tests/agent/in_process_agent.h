@@ -44,9 +44,11 @@ class InProcessAgentTest : public ::testing::Test {
  protected:
   explicit InProcessAgentTest(size_t event_queue = 4) : event_queue_(event_queue) {}
 
-  // The simulated host and the Io service's options; fixtures change them.
+  // The simulated host, the Io service's options and the agent's VFIO seam
+  // (called once, after kernel_ is made); fixtures change them.
   virtual sim::HostConfig MakeHost() { return DasdAndQdioHost(0xC2); }
   virtual IoServiceOptions IoOptions() { return {}; }
+  virtual VfioOps& Vfio() { return *kernel_; }
 
   void SetUp() override {
     auto k = sim::SimKernel::Create(MakeHost());
@@ -58,7 +60,7 @@ class InProcessAgentTest : public ::testing::Test {
     monitor_ = kernel_->NewEventSource({"css", "ccw", "mdev"});
     AgentOptions o;
     o.halt_wait = absl::Milliseconds(300);
-    agent_ = std::make_unique<Agent>(*kernel_, *kernel_, *store_, o);
+    agent_ = std::make_unique<Agent>(*kernel_, Vfio(), *store_, o);
     ASSERT_TRUE(agent_->Start(monitor_.get()).ok());
     subchannels_ = std::make_unique<SubchannelsService>(*agent_);
     io_ = std::make_unique<IoService>(*agent_, nullptr, program_policy_.get(), IoOptions());

@@ -1,11 +1,16 @@
 // The agent's I/O statistics on the simulated host, read back through the
 // Stats RPC (in-process channel) and the Prometheus collector: every outcome
 // of a channel program counted once under its reason, bytes, halts and
-// clears, CRWs by RSC/ERC, attach/detach outcomes, and the errors of the RPC.
+// clears, CRWs by RSC/ERC, attach/detach outcomes, the errors of the RPC,
+// and nothing left behind by an attach that failed.
+#include <atomic>
+#include <cerrno>
 #include <memory>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "agent/metrics/metrics.h"
 #include "agent/service/service.h"
 #include "gmock/gmock.h"
@@ -227,6 +232,129 @@ TEST_F(ModesTest, EverySubchannelWithStatisticsInItsMode) {
   EXPECT_EQ(one->cu_type, std::make_optional(std::make_pair(uint16_t{0x3990}, uint8_t{0xc2})));  // from SENSE ID
   EXPECT_EQ(agent_->Stats("0.0.0102").status(),
             absl::NotFoundError("no statistics for 0.0.0102: the agent has not attached it since it started"));
+}
+
+// The simulated kernel's VFIO, except that VFIO_GROUP_GET_DEVICE_FD fails
+// with -ENODEV (the device going away under the attach) while `fail_open`.
+class FailingOpenVfio final : public VfioOps {
+ public:
+  explicit FailingOpenVfio(VfioOps& inner) : in_(inner) {}
+  std::atomic<bool> fail_open{true};
+
+  int GetDeviceFd(int group_fd, std::string_view name) override {
+    return fail_open ? -ENODEV : in_.GetDeviceFd(group_fd, name);
+  }
+  int OpenContainer() override { return in_.OpenContainer(); }
+  int GetApiVersion(int c) override { return in_.GetApiVersion(c); }
+  int CheckExtension(int c, uint32_t ext) override { return in_.CheckExtension(c, ext); }
+  int SetIommu(int c, uint32_t type) override { return in_.SetIommu(c, type); }
+  int MapDma(int c, uint64_t vaddr, uint64_t iova, uint64_t size, uint32_t flags) override {
+    return in_.MapDma(c, vaddr, iova, size, flags);
+  }
+  int64_t UnmapDma(int c, uint64_t iova, uint64_t size) override { return in_.UnmapDma(c, iova, size); }
+  int OpenGroup(int group) override { return in_.OpenGroup(group); }
+  int GetGroupStatus(int g, uint32_t* flags) override { return in_.GetGroupStatus(g, flags); }
+  int SetContainer(int g, int c) override { return in_.SetContainer(g, c); }
+  int UnsetContainer(int g) override { return in_.UnsetContainer(g); }
+  int GetDeviceInfo(int d, vfio_device_info* info) override { return in_.GetDeviceInfo(d, info); }
+  int GetRegionInfo(int d, uint32_t i, std::vector<uint8_t>* info) override { return in_.GetRegionInfo(d, i, info); }
+  int GetIrqInfo(int d, uint32_t i, vfio_irq_info* info) override { return in_.GetIrqInfo(d, i, info); }
+  int SetIrqEventfd(int d, uint32_t i, int fd) override { return in_.SetIrqEventfd(d, i, fd); }
+  int Reset(int d) override { return in_.Reset(d); }
+  ssize_t Pread(int d, void* buf, size_t len, uint64_t off) override { return in_.Pread(d, buf, len, off); }
+  ssize_t Pwrite(int d, const void* buf, size_t len, uint64_t off) override { return in_.Pwrite(d, buf, len, off); }
+  int Close(int fd) override { return in_.Close(fd); }
+
+ private:
+  VfioOps& in_;
+};
+
+class FailedAttachTest : public StatsTest {
+ protected:
+  VfioOps& Vfio() override {
+    vfio_ = std::make_unique<FailingOpenVfio>(*kernel_);
+    return *vfio_;
+  }
+  // Attach 0.0.0100 in agent mode with mdev `uuid` over the Subchannels RPC.
+  grpc::Status AttachWith(const std::string& uuid) {
+    grpc::ClientContext ctx;
+    ccw::v1::AttachRequest req;
+    req.set_schid("0.0.0100");
+    req.set_mdev_uuid(uuid);
+    ccw::v1::AttachResponse resp;
+    return sc_->Attach(&ctx, req, &resp);
+  }
+  static std::string OpenFailure(const std::string& uuid) {
+    return absl::StrCat("attach 0.0.0100 failed at step \"open VFIO device\": 0.0.0100: open device ", uuid,
+                        ": -ENODEV (No such device); rolled back: driver_override, rebind io_subchannel, "
+                        "unbind vfio_ccw, remove mdev");
+  }
+  std::string Collected() {
+    std::string text;
+    RenderText(StatsSourceOf(*agent_), &text);
+    return text;
+  }
+  std::unique_ptr<FailingOpenVfio> vfio_;
+};
+
+constexpr char kUuid1[] = "4ad4f3c4-4b3f-4bd8-a0b3-5a6c8ec4e3a1";
+constexpr char kUuid2[] = "0b8ad7a4-7a5e-4f43-9a55-2d3a34aa7f10";
+
+// A failed attach leaves nothing behind that was not there before: no
+// statistics for a subchannel never attached, and the counters and identity
+// of an earlier attachment as they were.
+TEST_F(FailedAttachTest, LeavesNoStatisticsBehind) {
+  grpc::Status a = AttachWith(kUuid1);
+  EXPECT_EQ(a.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(a.error_message(), OpenFailure(kUuid1));
+  ccw::v1::GetStatsResponse resp;
+  grpc::Status s = Stats("0.0.0100", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(s.error_message(), "no statistics for 0.0.0100: the agent has not attached it since it started");
+  ASSERT_TRUE(Stats("", &resp).ok());
+  EXPECT_EQ(resp.subchannels_size(), 0);
+  EXPECT_EQ(resp.agent().attach_error(), 1u);
+  EXPECT_EQ(resp.agent().attached_agent(), 0u);
+  EXPECT_THAT(Collected(), ::testing::Not(HasSubstr("schid=\"0.0.0100\"")));
+  auto v = agent_->Get("0.0.0100");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->state, AgentState::kDetached);
+  EXPECT_EQ(v->info.driver, "io_subchannel");
+  EXPECT_EQ(v->info.mdev_uuid, "");
+  EXPECT_TRUE(store_->entries().empty());
+
+  // An earlier attachment's statistics, kept after its detach.
+  vfio_->fail_open = false;
+  ASSERT_TRUE(AttachWith(kUuid1).ok());
+  ccw::v1::StartProgramResponse r;
+  ASSERT_TRUE(Start(SenseId(), &r).ok());
+  ASSERT_TRUE(agent_->Detach("0.0.0100", false).ok());
+  absl::StatusOr<SubchannelStatsSnapshot> before = agent_->Stats("0.0.0100");
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_EQ(before->completed, 2u);  // the attach's SENSE ID and ours
+  const std::string collected = Collected();
+
+  vfio_->fail_open = true;
+  a = AttachWith(kUuid2);
+  EXPECT_EQ(a.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(a.error_message(), OpenFailure(kUuid2));
+  absl::StatusOr<SubchannelStatsSnapshot> after = agent_->Stats("0.0.0100");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_FALSE(after->attached);
+  EXPECT_EQ(after->mdev_uuid, kUuid1);
+  EXPECT_EQ(after->started, before->started);
+  EXPECT_EQ(after->completed, before->completed);
+  EXPECT_EQ(after->failed_total(), 0u);
+  // The collector shows the same subchannel series (only the agent-wide attach counters moved).
+  auto series = [](const std::string& text) {
+    std::string out;
+    for (absl::string_view line : absl::StrSplit(text, '\n')) {
+      if (absl::StrContains(line, "schid=\"0.0.0100\"")) absl::StrAppend(&out, line, "\n");
+    }
+    return out;
+  };
+  EXPECT_EQ(series(Collected()), series(collected));
+  EXPECT_THAT(series(collected), HasSubstr(absl::StrCat("mdev_uuid=\"", kUuid1, "\",mode=\"detached\"} 1")));
 }
 
 }  // namespace

@@ -422,6 +422,43 @@ TEST_F(DevicePluginSimTest, NotOperationalDeviceTurnsUnhealthy) {
   ExpectList(*p, "0191:Healthy 0192:Healthy 0193:Healthy");
 }
 
+// A handed-off device that turns not operational: the kernel unregisters its
+// subchannel (vfio_ccw), so it is removed from the css bus; when the device
+// is back, the subchannel is registered anew and the agent's reconcile hands
+// it off again to the kubelet, with the device ID as mdev UUID: Healthy again.
+TEST_F(DevicePluginSimTest, NotOperationalHandedOffDeviceIsHandedOffAgainWhenBack) {
+  std::shared_ptr<PluginConnection> p = Connected();
+  ASSERT_NE(p, nullptr);
+  v1beta1::AllocateResponse resp;
+  ASSERT_TRUE(Allocate(*p, {id192_}, &resp).ok());
+  ASSERT_TRUE(kernel_->SetDeviceOperational("0.0.0101", false).ok());
+  ExpectList(*p, "0191:Healthy 0192:Unhealthy 0193:Healthy");
+  EXPECT_EQ(manager_->Devices(kResource)[1].health.reason, "0.0.0101 was removed from the css bus");
+  ASSERT_TRUE(kernel_->SetDeviceOperational("0.0.0101", true).ok());
+  // Until the agent's reconcile (debounced after the hotplug events) has run,
+  // its view may still be the attachment that went away: wait for the new one.
+  auto handed_off_again = [&] {
+    for (absl::Time end = absl::Now() + kWait; absl::Now() < end;) {
+      auto v = agent_->Get("0.0.0101");
+      if (v.ok() && v->state == AgentState::kHandedOff && v->info.mdev_uuid == id192_) return true;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return false;
+  };
+  ASSERT_TRUE(handed_off_again());
+  auto v = agent_->Get("0.0.0101");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->owner, kOwner);
+  EXPECT_EQ(v->info.driver, "vfio_ccw");
+  ExpectList(*p, "0191:Healthy 0192:Healthy 0193:Healthy");
+  EXPECT_TRUE(manager_->Devices(kResource)[1].health.healthy);
+  // The next pod gets it as it is: already handed off to the kubelet.
+  grpc::Status st = Allocate(*p, {id192_}, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_EQ(resp.container_responses_size(), 1);
+  EXPECT_EQ(resp.container_responses(0).envs().at("CCWPASS_DASD_3390_MDEV_UUIDS"), id192_);
+}
+
 TEST_F(DevicePluginSimTest, KubeletRestartReRegistersWithinASecond) {
   std::shared_ptr<PluginConnection> p = Connected();
   ASSERT_NE(p, nullptr);
