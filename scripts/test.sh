@@ -14,6 +14,8 @@ bazel test --config=ci //... || status=$?
 
 # One line that counts the test cases run, from the JUnit XML Bazel writes: the
 # first <testsuites> or <testsuite> element with a tests= count in each file.
+# Only the files of this workspace's current test targets count (not those
+# left by earlier --runs_per_test runs or by targets since removed).
 passed=0 failed=0
 attr() { grep -o " $1=\"[0-9]*\"" <<<"$2" | grep -o '[0-9]*' || echo 0; }
 while IFS= read -r xml; do
@@ -22,7 +24,10 @@ while IFS= read -r xml; do
   t=$(attr tests "$head_tag") f=$(attr failures "$head_tag") e=$(attr errors "$head_tag")
   passed=$((passed + t - f - e))
   failed=$((failed + f + e))
-done < <(find -L bazel-testlogs/ -name test.xml 2>/dev/null)
+done < <(bazel query 'tests(//...)' --output=label 2>/dev/null | sed -E 's#^//##; s#:#/#' |
+  while IFS= read -r t; do
+    ls bazel-testlogs/"$t"/test.xml bazel-testlogs/"$t"/shard_*/test.xml 2>/dev/null || true
+  done)
 
 if [ -x tools/fuzz.sh ]; then
   tools/fuzz.sh "${CCWPASS_FUZZ_SECONDS:-20}" || status=$?
