@@ -237,13 +237,34 @@ std::shared_ptr<Agent::Dev> Agent::Find(const std::string& schid) {
   return it == attached_.end() ? nullptr : it->second;
 }
 
-SubchannelView Agent::ViewOf(const SubchannelInfo& info) {
+uint64_t Agent::LifecycleSeq() {
+  absl::MutexLock l(&mu_);
+  return lifecycle_seq_;
+}
+
+SubchannelView Agent::CurrentView(SubchannelInfo info, uint64_t read_at) {
+  for (int tries = 0;; ++tries) {
+    bool stale = false;
+    SubchannelView v = ViewOf(info, read_at, &stale);
+    if (!stale || tries == 3) return v;
+    read_at = LifecycleSeq();
+    absl::StatusOr<SubchannelInfo> again = css_.Read(info.schid);
+    if (!again.ok()) return v;
+    info = std::move(*again);
+  }
+}
+
+SubchannelView Agent::ViewOf(const SubchannelInfo& info, uint64_t read_at, bool* stale) {
   SubchannelView v;
   v.info = info;
   v.unavailable_reason = info.UnavailableReason();
   std::shared_ptr<Dev> d;
   {
     absl::MutexLock l(&mu_);
+    if (stale) {
+      auto c = changed_at_.find(info.schid);
+      *stale = c != changed_at_.end() && c->second > read_at;
+    }
     auto t = transient_.find(info.schid);
     auto it = attached_.find(info.schid);
     if (it != attached_.end()) d = it->second;
@@ -298,20 +319,22 @@ void Agent::SetState(const std::string& schid, AgentState state, std::string mes
 }
 
 absl::StatusOr<std::vector<SubchannelView>> Agent::List() {
+  const uint64_t read_at = LifecycleSeq();
   absl::StatusOr<std::vector<SubchannelInfo>> infos = css_.ReadAll();
   if (!infos.ok()) return infos.status();
   std::vector<SubchannelView> out;
   out.reserve(infos->size());
-  for (const SubchannelInfo& i : *infos) out.push_back(ViewOf(i));
+  for (SubchannelInfo& i : *infos) out.push_back(CurrentView(std::move(i), read_at));
   return out;
 }
 
 absl::StatusOr<SubchannelView> Agent::Get(std::string_view schid) {
   absl::StatusOr<std::string> s = CanonicalSchid(schid);
   if (!s.ok()) return s.status();
+  const uint64_t read_at = LifecycleSeq();
   absl::StatusOr<SubchannelInfo> info = css_.Read(*s);
   if (!info.ok()) return info.status();
-  return ViewOf(*info);
+  return CurrentView(std::move(*info), read_at);
 }
 
 // ---------------------------------------------------------------------------
@@ -370,10 +393,12 @@ absl::StatusOr<std::pair<SubchannelView, bool>> Agent::AttachLocked(const std::s
   {
     absl::MutexLock l(&mu_);
     transient_[schid] = AgentState::kAttaching;
+    Changed(schid);
   }
   absl::Cleanup clear_transient = [&] {
     absl::MutexLock l(&mu_);
     transient_.erase(schid);
+    Changed(schid);
   };
 
   // Intent first: a crash from here on leaves an entry that reconcile finishes.
@@ -439,6 +464,7 @@ absl::StatusOr<std::pair<SubchannelView, bool>> Agent::AttachLocked(const std::s
     std::shared_ptr<const SubchannelStatsSnapshot> ident = StatsIdentity(*info, *d);  // after SENSE ID
     absl::MutexLock l(&mu_);
     attached_[schid] = d;
+    Changed(schid);
     stats_[schid] = StatsEntry{d->stats, std::move(ident)};
   }
   std::move(clear_transient).Invoke();
@@ -576,10 +602,12 @@ absl::StatusOr<std::pair<SubchannelView, bool>> Agent::DetachLocked(const std::s
   {
     absl::MutexLock l(&mu_);
     transient_[schid] = AgentState::kDetaching;
+    Changed(schid);
   }
   absl::Cleanup clear_transient = [&] {
     absl::MutexLock l(&mu_);
     transient_.erase(schid);
+    Changed(schid);
   };
   if (desired) {
     DesiredAttachment a = *desired;
@@ -611,6 +639,7 @@ absl::StatusOr<std::pair<SubchannelView, bool>> Agent::DetachLocked(const std::s
   {
     absl::MutexLock l(&mu_);
     attached_.erase(schid);
+    Changed(schid);
   }
   std::move(clear_transient).Invoke();
   AgentEvent e;
@@ -1380,6 +1409,7 @@ absl::Status Agent::Reconcile() {
       auto p = present.find(it->first);
       if (p == present.end() || p->second->mdev_uuid != it->second->uuid) {
         gone.push_back(it->second);
+        Changed(it->first);
         it = attached_.erase(it);
       } else {
         ++it;

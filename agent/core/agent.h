@@ -222,7 +222,16 @@ class Agent {
   absl::StatusOr<std::shared_ptr<Dev>> AttachedDev(std::string_view schid);
   // AttachedDev in agent mode; kFailedPrecondition for hand-off.
   absl::StatusOr<std::shared_ptr<Dev>> AgentModeDev(std::string_view schid);
-  SubchannelView ViewOf(const SubchannelInfo& info);
+  // The agent's view of `info`. `read_at`: the lifecycle sequence when
+  // `info` was read from sysfs; when an attach or detach of that subchannel
+  // has started or ended since, sysfs and the agent's records may disagree
+  // (a subchannel just detached would look FOREIGN) and `*stale` is set.
+  SubchannelView ViewOf(const SubchannelInfo& info, uint64_t read_at = UINT64_MAX, bool* stale = nullptr);
+  // ViewOf for List and Get: a stale view is read again (at most 3 times).
+  SubchannelView CurrentView(SubchannelInfo info, uint64_t read_at);
+  uint64_t LifecycleSeq();
+  // Records a lifecycle change of `schid` (transient_ or attached_).
+  void Changed(const std::string& schid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { changed_at_[schid] = ++lifecycle_seq_; }
   // The counters kept for `schid`, or new ones (not recorded: the caller
   // records them with the identity once its attach has succeeded).
   std::shared_ptr<SubchannelStats> CountersOf(const std::string& schid);
@@ -292,6 +301,8 @@ class Agent {
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Dev>> attached_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, AgentState> transient_ ABSL_GUARDED_BY(mu_);  // attaching / detaching
+  uint64_t lifecycle_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, uint64_t> changed_at_ ABSL_GUARDED_BY(mu_);  // schid → lifecycle_seq_ of its last change
   std::map<std::string, std::shared_ptr<absl::Mutex>> life_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, AgentState> last_state_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> releasers_ ABSL_GUARDED_BY(mu_);
