@@ -410,8 +410,8 @@ absl::StatusOr<std::pair<SubchannelView, bool>> Agent::AttachLocked(const std::s
   auto fail = [&](const std::string& step, const absl::Status& st) -> absl::Status {
     for (auto it = undo.rbegin(); it != undo.rend(); ++it) it->second();
     if (!from_reconcile) (void)state_.Remove(schid);
-    std::string rolled;
-    for (const auto& [name, fn] : undo) absl::StrAppend(&rolled, rolled.empty() ? "" : ", ", name);
+    std::string rolled;  // in the order undone
+    for (auto it = undo.rbegin(); it != undo.rend(); ++it) absl::StrAppend(&rolled, rolled.empty() ? "" : ", ", it->first);
     return absl::Status(st.code(), absl::StrCat("attach ", schid, " failed at step \"", step, "\": ", st.message(),
                                                 undo.empty() ? "" : absl::StrCat("; rolled back: ", rolled)));
   };
@@ -420,7 +420,7 @@ absl::StatusOr<std::pair<SubchannelView, bool>> Agent::AttachLocked(const std::s
     const std::string prev_override = info->driver_override.value_or("");
     const std::string prev_driver = info->driver;
     if (absl::Status st = css_.SetDriverOverride(schid, kVfioCcwDriver); !st.ok()) return fail("set driver_override", st);
-    undo.push_back({"driver_override", [this, schid, prev_override] { (void)css_.SetDriverOverride(schid, prev_override); }});
+    undo.push_back({"restore driver_override", [this, schid, prev_override] { (void)css_.SetDriverOverride(schid, prev_override); }});
     if (!prev_driver.empty()) {
       if (absl::Status st = css_.Unbind(schid, prev_driver); !st.ok()) return fail("unbind " + prev_driver, st);
       // Undone by restoring the override first, then probing: the old driver takes it back.

@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sim/kernel.h"
+#include "testing/forwarding_ops.h"
 #include "tests/agent/in_process_agent.h"
 #include "testing/status_matchers.h"
 #include "translate/builder.h"
@@ -356,23 +357,17 @@ TEST_F(AgentSimTest, ForeignBindingsNeedForce) {
 // attach works, the agent records what is missing, and HALT/CLEAR/STSCH say so.
 // The simulated kernel's sysfs with one hook: after the first read of
 // `link` (and before returning what it read) it runs `hook` once.
-class HookedSysfs final : public SysfsOps {
+class HookedSysfs final : public ::ccwpass::testing::ForwardingSysfs {
  public:
-  HookedSysfs(SysfsOps& inner, std::string link) : in_(inner), link_(std::move(link)) {}
+  HookedSysfs(SysfsOps& inner, std::string link) : ForwardingSysfs(inner), link_(std::move(link)) {}
   std::function<void()> hook;
   int ReadLink(std::string_view path, std::string* target) override {
-    const int rc = in_.ReadLink(path, target);
+    const int rc = ForwardingSysfs::ReadLink(path, target);
     if (path == link_ && hook) std::exchange(hook, nullptr)();
     return rc;
   }
-  int Read(std::string_view path, std::string* value) override { return in_.Read(path, value); }
-  int Write(std::string_view path, std::string_view value) override { return in_.Write(path, value); }
-  int List(std::string_view dir, std::vector<std::string>* names) override { return in_.List(dir, names); }
-  bool Exists(std::string_view path) override { return in_.Exists(path); }
-  std::string Describe(std::string_view path) const override { return in_.Describe(path); }
 
  private:
-  SysfsOps& in_;
   const std::string link_;
 };
 

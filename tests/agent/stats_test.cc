@@ -17,6 +17,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "sim/kernel.h"
+#include "testing/forwarding_ops.h"
 #include "tests/agent/in_process_agent.h"
 
 namespace ccwpass::agent {
@@ -236,37 +237,13 @@ TEST_F(ModesTest, EverySubchannelWithStatisticsInItsMode) {
 
 // The simulated kernel's VFIO, except that VFIO_GROUP_GET_DEVICE_FD fails
 // with -ENODEV (the device going away under the attach) while `fail_open`.
-class FailingOpenVfio final : public VfioOps {
+class FailingOpenVfio final : public ::ccwpass::testing::ForwardingVfio {
  public:
-  explicit FailingOpenVfio(VfioOps& inner) : in_(inner) {}
+  using ForwardingVfio::ForwardingVfio;
   std::atomic<bool> fail_open{true};
-
   int GetDeviceFd(int group_fd, std::string_view name) override {
-    return fail_open ? -ENODEV : in_.GetDeviceFd(group_fd, name);
+    return fail_open ? -ENODEV : ForwardingVfio::GetDeviceFd(group_fd, name);
   }
-  int OpenContainer() override { return in_.OpenContainer(); }
-  int GetApiVersion(int c) override { return in_.GetApiVersion(c); }
-  int CheckExtension(int c, uint32_t ext) override { return in_.CheckExtension(c, ext); }
-  int SetIommu(int c, uint32_t type) override { return in_.SetIommu(c, type); }
-  int MapDma(int c, uint64_t vaddr, uint64_t iova, uint64_t size, uint32_t flags) override {
-    return in_.MapDma(c, vaddr, iova, size, flags);
-  }
-  int64_t UnmapDma(int c, uint64_t iova, uint64_t size) override { return in_.UnmapDma(c, iova, size); }
-  int OpenGroup(int group) override { return in_.OpenGroup(group); }
-  int GetGroupStatus(int g, uint32_t* flags) override { return in_.GetGroupStatus(g, flags); }
-  int SetContainer(int g, int c) override { return in_.SetContainer(g, c); }
-  int UnsetContainer(int g) override { return in_.UnsetContainer(g); }
-  int GetDeviceInfo(int d, vfio_device_info* info) override { return in_.GetDeviceInfo(d, info); }
-  int GetRegionInfo(int d, uint32_t i, std::vector<uint8_t>* info) override { return in_.GetRegionInfo(d, i, info); }
-  int GetIrqInfo(int d, uint32_t i, vfio_irq_info* info) override { return in_.GetIrqInfo(d, i, info); }
-  int SetIrqEventfd(int d, uint32_t i, int fd) override { return in_.SetIrqEventfd(d, i, fd); }
-  int Reset(int d) override { return in_.Reset(d); }
-  ssize_t Pread(int d, void* buf, size_t len, uint64_t off) override { return in_.Pread(d, buf, len, off); }
-  ssize_t Pwrite(int d, const void* buf, size_t len, uint64_t off) override { return in_.Pwrite(d, buf, len, off); }
-  int Close(int fd) override { return in_.Close(fd); }
-
- private:
-  VfioOps& in_;
 };
 
 class FailedAttachTest : public StatsTest {
@@ -286,8 +263,8 @@ class FailedAttachTest : public StatsTest {
   }
   static std::string OpenFailure(const std::string& uuid) {
     return absl::StrCat("attach 0.0.0100 failed at step \"open VFIO device\": 0.0.0100: open device ", uuid,
-                        ": -ENODEV (No such device); rolled back: driver_override, rebind io_subchannel, "
-                        "unbind vfio_ccw, remove mdev");
+                        ": -ENODEV (No such device); rolled back: remove mdev, unbind vfio_ccw, "
+                        "rebind io_subchannel, restore driver_override");
   }
   std::string Collected() {
     std::string text;

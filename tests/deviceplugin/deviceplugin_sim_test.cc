@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +23,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sim/kernel.h"
+#include "testing/forwarding_ops.h"
 
 namespace ccwpass::agent::deviceplugin {
 namespace {
@@ -97,6 +99,30 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
+// The simulated kernel's sysfs, except that writes to a path ending in
+// `fail_suffix` fail with `fail_errno` (a fault in the attach's sysfs steps).
+class FailingSysfs final : public ::ccwpass::testing::ForwardingSysfs {
+ public:
+  using ForwardingSysfs::ForwardingSysfs;
+  int Write(std::string_view path, std::string_view value) override {
+    {
+      absl::MutexLock l(&mu_);
+      if (!fail_suffix_.empty() && path.ends_with(fail_suffix_)) return fail_errno_;
+    }
+    return ForwardingSysfs::Write(path, value);
+  }
+  void FailWrites(std::string suffix, int err) {
+    absl::MutexLock l(&mu_);
+    fail_suffix_ = std::move(suffix);
+    fail_errno_ = err;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::string fail_suffix_ ABSL_GUARDED_BY(mu_);
+  int fail_errno_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
 class DevicePluginSimTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -107,7 +133,8 @@ class DevicePluginSimTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = std::move(*s);
     monitor_ = kernel_->NewEventSource({"css", "ccw", "mdev"});
-    agent_ = std::make_unique<Agent>(*kernel_, *kernel_, *store_);
+    sysfs_ = std::make_unique<FailingSysfs>(*kernel_);
+    agent_ = std::make_unique<Agent>(*sysfs_, *kernel_, *store_);
     ASSERT_TRUE(agent_->Start(monitor_.get()).ok());
     // Unix socket paths are short (107 bytes): not under TEST_TMPDIR.
     char tmpl[] = "/tmp/ccwdp-XXXXXX";
@@ -169,6 +196,7 @@ class DevicePluginSimTest : public ::testing::Test {
   }
 
   std::unique_ptr<sim::SimKernel> kernel_;
+  std::unique_ptr<FailingSysfs> sysfs_;  // the agent's sysfs
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<DeviceEventSource> monitor_;
   std::unique_ptr<Agent> agent_;
@@ -457,6 +485,41 @@ TEST_F(DevicePluginSimTest, NotOperationalHandedOffDeviceIsHandedOffAgainWhenBac
   ASSERT_TRUE(st.ok()) << st.error_message();
   ASSERT_EQ(resp.container_responses_size(), 1);
   EXPECT_EQ(resp.container_responses(0).envs().at("CCWPASS_DASD_3390_MDEV_UUIDS"), id192_);
+}
+
+// Attaches of one device that keep failing turn it Unhealthy at the third in a
+// row, until the cool-down after the last one; a success clears the record.
+TEST_F(DevicePluginSimTest, PersistentAttachFailuresTurnUnhealthyUntilTheCooldown) {
+  options_.health.failure_threshold = 3;
+  options_.health.failure_cooldown = absl::Seconds(2);
+  std::shared_ptr<PluginConnection> p = Connected();
+  ASSERT_NE(p, nullptr);
+  sysfs_->FailWrites("0.0.0101/mdev_supported_types/vfio_ccw-io/create", ENOSPC);
+  const std::string kAttachError = absl::StrCat(
+      "attach 0.0.0101 failed at step \"create mdev ", id192_, "\": 0.0.0101: create mdev: write \"", id192_,
+      "\" to /sys/bus/css/devices/0.0.0101/mdev_supported_types/vfio_ccw-io/create: ENOSPC (No space left on "
+      "device); rolled back: unbind vfio_ccw, rebind io_subchannel, restore driver_override");
+  v1beta1::AllocateResponse resp;
+  for (int i = 1; i <= 3; ++i) {
+    SCOPED_TRACE(i);
+    grpc::Status st = Allocate(*p, {id192_}, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_EQ(st.error_message(), absl::StrCat("allocate ccwpass.io/dasd-3390 device ", id192_,
+                                               " (0.0.0101, devno 0.0.0192): ", kAttachError,
+                                               "; rolled back: nothing attached"));
+    EXPECT_EQ(agent_->Get("0.0.0101")->state, AgentState::kDetached);
+    if (i < 3) {
+      EXPECT_EQ(Text(p->lists().back()), "0191:Healthy 0192:Healthy 0193:Healthy");
+    }
+  }
+  ExpectList(*p, "0191:Healthy 0192:Unhealthy 0193:Healthy");
+  EXPECT_EQ(manager_->Devices(kResource)[1].health.reason,
+            absl::StrCat("0.0.0101: 3 attaches in a row failed, the last: ", kAttachError));
+  // The fault is gone; the device stays Unhealthy until the cool-down ends.
+  sysfs_->FailWrites("", 0);
+  ExpectList(*p, "0191:Healthy 0192:Healthy 0193:Healthy");
+  ASSERT_TRUE(Allocate(*p, {id192_}, &resp).ok());
+  EXPECT_EQ(agent_->Get("0.0.0101")->state, AgentState::kHandedOff);
 }
 
 TEST_F(DevicePluginSimTest, KubeletRestartReRegistersWithinASecond) {
