@@ -24,13 +24,7 @@ trap cleanup EXIT
 cd "$work"
 
 # --- certificates ------------------------------------------------------------
-ca() { openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$1" -keyout "$1.key" -out "$1.crt" 2>/dev/null; }
-# cert NAME CA [SAN]: a key and a certificate signed by CA.
-cert() {
-  openssl req -newkey rsa:2048 -nodes -subj "/CN=$1" -keyout "$1.key" -out "$1.csr" 2>/dev/null
-  openssl x509 -req -in "$1.csr" -CA "$2.crt" -CAkey "$2.key" -CAcreateserial -days 2 \
-    ${3:+-extfile <(printf "subjectAltName=%s" "$3")} -out "$1.crt" 2>/dev/null
-}
+source "$runfiles/testing/certs.sh"  # ca, cert (into the current directory)
 ca ccwpass-ca
 ca rogue-ca
 cert agent ccwpass-ca "IP:127.0.0.1,DNS:localhost"

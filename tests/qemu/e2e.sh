@@ -59,12 +59,8 @@ trap 'exit 130' INT TERM
 # access config); rogue is signed by another CA and must be refused.
 tls=$work/tls
 mkdir -p "$tls"
-ca() { openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$1" -keyout "$tls/$1.key" -out "$tls/$1.crt" 2>/dev/null; }
-cert() {  # cert NAME CA [SAN]
-  openssl req -newkey rsa:2048 -nodes -subj "/CN=$1" -keyout "$tls/$1.key" -out "$tls/$1.csr" 2>/dev/null
-  openssl x509 -req -in "$tls/$1.csr" -CA "$tls/$2.crt" -CAkey "$tls/$2.key" -CAcreateserial -days 2 \
-    ${3:+-extfile <(printf "subjectAltName=%s" "$3")} -out "$tls/$1.crt" 2>/dev/null
-}
+source testing/certs.sh  # ca, cert
+CERT_DIR=$tls
 ca e2e-ca
 ca rogue-ca
 cert ccw-agent e2e-ca "DNS:ccw-agent.guest"
