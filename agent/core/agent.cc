@@ -261,10 +261,7 @@ SubchannelView Agent::ViewOf(const SubchannelInfo& info, uint64_t read_at, bool*
   std::shared_ptr<Dev> d;
   {
     absl::MutexLock l(&mu_);
-    if (stale) {
-      auto c = changed_at_.find(info.schid);
-      *stale = c != changed_at_.end() && c->second > read_at;
-    }
+    if (stale) *stale = ChangedSince(info.schid, read_at);
     auto t = transient_.find(info.schid);
     auto it = attached_.find(info.schid);
     if (it != attached_.end()) d = it->second;
@@ -1396,16 +1393,24 @@ void Agent::ReconcileLoop() {
 }
 
 absl::Status Agent::Reconcile() {
+  const uint64_t read_at = LifecycleSeq();
   absl::StatusOr<std::vector<SubchannelInfo>> infos = css_.ReadAll();
   if (!infos.ok()) return infos.status();
   std::map<std::string, const SubchannelInfo*> present;
   for (const SubchannelInfo& i : *infos) present[i.schid] = &i;
 
-  // Attached subchannels that went away: drop them (their desired entry stays).
+  // Attached subchannels that went away: drop them (their desired entry
+  // stays). One whose attach or detach is under way, or ended after the read,
+  // is not judged by it (a read before an attach made the mdev would drop
+  // the fresh attachment); the next reconcile sees it as it is.
   std::vector<std::shared_ptr<Dev>> gone;
   {
     absl::MutexLock l(&mu_);
     for (auto it = attached_.begin(); it != attached_.end();) {
+      if (transient_.count(it->first) || ChangedSince(it->first, read_at)) {
+        ++it;
+        continue;
+      }
       auto p = present.find(it->first);
       if (p == present.end() || p->second->mdev_uuid != it->second->uuid) {
         gone.push_back(it->second);

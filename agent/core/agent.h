@@ -232,6 +232,11 @@ class Agent {
   uint64_t LifecycleSeq();
   // Records a lifecycle change of `schid` (transient_ or attached_).
   void Changed(const std::string& schid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { changed_at_[schid] = ++lifecycle_seq_; }
+  // True when `schid` changed after lifecycle sequence `read_at`.
+  bool ChangedSince(const std::string& schid, uint64_t read_at) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto c = changed_at_.find(schid);
+    return c != changed_at_.end() && c->second > read_at;
+  }
   // The counters kept for `schid`, or new ones (not recorded: the caller
   // records them with the identity once its attach has succeeded).
   std::shared_ptr<SubchannelStats> CountersOf(const std::string& schid);
