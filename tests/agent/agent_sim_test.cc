@@ -372,31 +372,46 @@ class HookedSysfs final : public ::ccwpass::testing::ForwardingSysfs {
   const std::string link_;
 };
 
+// An agent (no device events, so no background reconcile) over the
+// simulated kernel's sysfs with a hook on 0.0.0100's driver link.
+class AgentRaceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto k = sim::SimKernel::Create(Host());
+    ASSERT_TRUE(k.ok()) << k.status();
+    kernel_ = std::move(*k);
+    auto s = StateStore::Open("");
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(*s);
+    sysfs_ = std::make_unique<HookedSysfs>(*kernel_, "bus/css/devices/0.0.0100/driver");
+    agent_ = std::make_unique<Agent>(*sysfs_, *kernel_, *store_);
+    ASSERT_TRUE(agent_->Start(nullptr).ok());
+  }
+  void TearDown() override { agent_->Stop(); }
+  std::unique_ptr<sim::SimKernel> kernel_;
+  std::unique_ptr<StateStore> store_;
+  std::unique_ptr<HookedSysfs> sysfs_;
+  std::unique_ptr<Agent> agent_;
+};
+
 // A detach that ends while List reads sysfs: List read the driver link while
 // 0.0.0100 was still on vfio_ccw, and the agent no longer has it. That view
 // must not be "FOREIGN" (bound to vfio_ccw by someone else); List reads the
 // subchannel again. (Seen as a 1-in-20 failure of the device plugin test
 // AllocateFailureRollsBackAndTellsTheKubelet.) Get likewise.
-TEST(AgentListRaceTest, ADetachEndingDuringListIsNotShownForeign) {
-  auto k = sim::SimKernel::Create(Host());
-  ASSERT_TRUE(k.ok()) << k.status();
-  auto store = StateStore::Open("");
-  ASSERT_TRUE(store.ok());
-  HookedSysfs sysfs(**k, "bus/css/devices/0.0.0100/driver");
-  Agent agent(sysfs, **k, **store);
-  ASSERT_TRUE(agent.Start(nullptr).ok());
+TEST_F(AgentRaceTest, ADetachEndingDuringListIsNotShownForeign) {
   for (bool list : {true, false}) {
     SCOPED_TRACE(list ? "List" : "Get");
-    ASSERT_TRUE(agent.Attach("0.0.0100", false, "", "").ok());
+    ASSERT_TRUE(agent_->Attach("0.0.0100", false, "", "").ok());
     absl::StatusOr<std::pair<SubchannelView, bool>> detached;
-    sysfs.hook = [&] { detached = agent.Detach("0.0.0100", false); };
+    sysfs_->hook = [&] { detached = agent_->Detach("0.0.0100", false); };
     SubchannelView v;
     if (list) {
-      auto l = agent.List();
+      auto l = agent_->List();
       ASSERT_TRUE(l.ok()) << l.status();
       v = (*l)[0];
     } else {
-      auto g = agent.Get("0.0.0100");
+      auto g = agent_->Get("0.0.0100");
       ASSERT_TRUE(g.ok()) << g.status();
       v = *g;
     }
@@ -406,28 +421,20 @@ TEST(AgentListRaceTest, ADetachEndingDuringListIsNotShownForeign) {
     EXPECT_EQ(v.info.driver, "io_subchannel");
     EXPECT_EQ(v.info.mdev_uuid, "");
   }
-  agent.Stop();
 }
 
 // An attach that ends while reconcile reads sysfs: reconcile read 0.0.0100
 // before the attach made its mdev. It must not take the fresh attachment for
 // one whose mdev went away (drop it, report DETACHED "went away", attach it
 // again). Seen once in the QEMU run as a hand-off attach answered FOREIGN.
-TEST(AgentReconcileRaceTest, AnAttachEndingDuringReconcileIsKept) {
-  auto k = sim::SimKernel::Create(Host());
-  ASSERT_TRUE(k.ok()) << k.status();
-  auto store = StateStore::Open("");
-  ASSERT_TRUE(store.ok());
-  HookedSysfs sysfs(**k, "bus/css/devices/0.0.0100/driver");
-  Agent agent(sysfs, **k, **store);
-  ASSERT_TRUE(agent.Start(nullptr).ok());
-  std::shared_ptr<EventWatcher> watcher = agent.events().Watch({AgentEvent::Kind::kStateChanged}, {});
+TEST_F(AgentRaceTest, AnAttachEndingDuringReconcileIsKept) {
+  std::shared_ptr<EventWatcher> watcher = agent_->events().Watch({AgentEvent::Kind::kStateChanged}, {});
   absl::StatusOr<std::pair<SubchannelView, bool>> attached;
-  sysfs.hook = [&] { attached = agent.Attach("0.0.0100", true, "", "kubelet:test"); };
-  ASSERT_TRUE(agent.Reconcile().ok());
+  sysfs_->hook = [&] { attached = agent_->Attach("0.0.0100", true, "", "kubelet:test"); };
+  ASSERT_TRUE(agent_->Reconcile().ok());
   ASSERT_TRUE(attached.ok()) << attached.status();
   EXPECT_EQ(std::string(AgentStateName(attached->first.state)), "handed-off");
-  auto v = agent.Get("0.0.0100");
+  auto v = agent_->Get("0.0.0100");
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(std::string(AgentStateName(v->state)), "handed-off");
   EXPECT_EQ(v->info.mdev_uuid, attached->first.info.mdev_uuid);
@@ -436,8 +443,7 @@ TEST(AgentReconcileRaceTest, AnAttachEndingDuringReconcileIsKept) {
   AgentEvent e;
   while (watcher->TryNext(&e)) changes.push_back(e.message);
   EXPECT_EQ(changes.size(), 1u) << absl::StrJoin(changes, " | ");
-  EXPECT_EQ(agent.AgentWideStats().attach_ok, 1u);
-  agent.Stop();
+  EXPECT_EQ(agent_->AgentWideStats().attach_ok, 1u);
 }
 
 TEST(AgentOldKernelTest, DegradesWithClearErrors) {
